@@ -1,0 +1,1 @@
+"""The CRD manifests, shipped as package data `greenshift.crds`."""

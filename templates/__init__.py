@@ -1,0 +1,1 @@
+"""The Jinja templates of child objects, shipped as package data `greenshift.templates`."""
