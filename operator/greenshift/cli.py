@@ -1,0 +1,51 @@
+"""The ``greenshift`` command line: dispatches to ``greenshift.commands.<name>``.
+
+Sub-command modules are imported only when used, so ``greenshift render`` never pays
+for importing kopf.
+"""
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from greenshift import __version__
+
+COMMANDS: dict[str, str] = {
+    "render": "Print every child object the platform would create for the given resources.",
+    "validate": "Check resources offline against the CRD schemas and the platform's rules.",
+    "run": "Run the operator against a cluster.",
+    "demo": "Start an embedded API server, run the operator on examples/ and show the result.",
+}
+
+
+class CommandModule(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _module(name: str) -> CommandModule:
+    return cast(CommandModule, importlib.import_module(f"greenshift.commands.{name.replace('-', '_')}"))
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greenshift", description="The Greenshift wallet platform operator.")
+    parser.add_argument("--version", action="version", version=f"greenshift {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            _module(name).add_arguments(child)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((arg for arg in argv if arg in COMMANDS), None)
+    args = build_parser(command).parse_args(argv)
+    try:
+        return _module(args.command).run(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,75 @@
+"""Reading manifests from files and folders of multi-document YAML, keeping where each came from."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class LoadError(ValueError):
+    """Input that cannot be read as manifests; the message starts with ``FILE[:LINE]:``."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document: its parsed body, its file and the line it starts on (1-based)."""
+
+    path: str
+    line: int
+    body: dict[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders walked recursively for YAML files in sorted order."""
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            result.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES))
+        elif path.is_file():
+            result.append(path)
+        else:
+            raise LoadError(f"{path}: no such file or folder")
+    return result
+
+
+def load_documents(paths: Iterable[str | Path]) -> list[Document]:
+    """Every non-empty document of every file, in order; ``List`` kinds are flattened."""
+    return [doc for path in expand_paths(paths) for doc in _load_file(path)]
+
+
+def _load_file(path: Path) -> Iterator[Document]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        bodies = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise LoadError(f"{path}{line}: malformed YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise LoadError(f"{path}: malformed YAML: {exc}") from None
+    for node, body in zip(nodes, bodies, strict=True):
+        if body is None:
+            continue
+        line = node.start_mark.line + 1
+        if not isinstance(body, dict):
+            raise LoadError(f"{path}:{line}: a manifest must be a mapping, got {type(body).__name__}")
+        if body.get("kind") == "List" and isinstance(body.get("items"), list):
+            for item in body["items"]:
+                if not isinstance(item, dict):
+                    raise LoadError(f"{path}:{line}: every item of a List must be a mapping")
+                yield Document(str(path), line, item)
+        else:
+            yield Document(str(path), line, body)
