@@ -1,0 +1,151 @@
+"""Shared machinery of the renderers: the template environment, labels and owner references.
+
+Templates only shape objects. Every value they print goes through the ``tojson`` filter,
+which writes JSON (a subset of YAML); the environment's ``finalize`` refuses any other
+output, so a user string can never add a key, a document or a YAML tag. The result of
+each template is parsed with ``yaml.safe_load`` and checked to be exactly one mapping of
+the expected apiVersion, kind and name.
+"""
+
+import functools
+import importlib.resources
+import json
+import re
+from typing import Any
+
+import jinja2
+import yaml
+
+from greenshift.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL
+
+Manifest = dict[str, Any]
+
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+
+
+class RenderError(ValueError):
+    """A resource that cannot be rendered; the message names the object and the field."""
+
+
+class JsonText(str):
+    """Template output that is already encoded: the only thing a template may print."""
+
+
+# Characters PyYAML refuses in a stream, or reads as line breaks inside a quoted scalar
+# (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR) or a byte-order mark: written as \\u escapes.
+_NOT_YAML_SAFE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def to_json(value: Any) -> JsonText:
+    """``value`` as JSON that YAML reads back unchanged.
+
+    Non-ASCII text stays literal (``ensure_ascii`` would split astral characters into
+    surrogate pairs, which YAML decodes as two separate characters); only characters that
+    YAML cannot carry literally are escaped.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return JsonText(_NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+def _finalize(value: Any) -> Any:
+    if not isinstance(value, JsonText):
+        raise RenderError(f"template printed a value without the tojson filter: {value!r}")
+    return value
+
+
+def _load_template(name: str) -> str | None:
+    entry = importlib.resources.files("greenshift.templates").joinpath(*name.split("/"))
+    return entry.read_text(encoding="utf-8") if entry.is_file() else None
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load_template),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - the output is YAML, not HTML; values are JSON-encoded instead
+        finalize=_finalize,
+        keep_trailing_newline=True,
+    )
+    env.filters["tojson"] = to_json
+    return env
+
+
+def render_template(template: str, *, api_version: str, kind: str, **context: Any) -> Manifest:
+    """Render one template into one object, checking that it is the object it should be."""
+    text = environment().get_template(template).render(**context)
+    documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise RenderError(f"{template}: must produce exactly one mapping, got {len(documents)} documents")
+    manifest: Manifest = documents[0]
+    name = context["metadata"]["name"]
+    found = (manifest.get("apiVersion"), manifest.get("kind"), manifest.get("metadata", {}).get("name"))
+    if found != (api_version, kind, name):
+        raise RenderError(f"{template}: produced {found}, expected {(api_version, kind, name)}")
+    return manifest
+
+
+def tenant_namespace(tenant: Manifest) -> str:
+    """The namespace of a tenant: ``spec.namespace``, else ``wallet-<metadata.name>``."""
+    namespace = tenant.get("spec", {}).get("namespace")
+    return str(namespace) if namespace else f"wallet-{tenant['metadata']['name']}"
+
+
+def labels(tenant: Manifest, *, name: str, instance: str, component: str) -> dict[str, str]:
+    """The labels of every child: managed-by and tenant (API.md) plus the recommended app labels."""
+    return {
+        MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+        TENANT_LABEL: str(tenant["metadata"]["name"]),
+        NAME_LABEL: name,
+        INSTANCE_LABEL: instance,
+        COMPONENT_LABEL: component,
+        PART_OF_LABEL: "greenshift",
+    }
+
+
+def owner_references(owner: Manifest) -> list[dict[str, Any]]:
+    """A controller reference to ``owner`` when it is a live object (has a uid), else none.
+
+    Offline renders from files have no uid, and a reference with an empty uid would be
+    rejected by the API server, so the reference is left out; the operator renders live
+    objects and so always sets it.
+    """
+    uid = owner.get("metadata", {}).get("uid")
+    if not uid:
+        return []
+    return [
+        {
+            "apiVersion": owner["apiVersion"],
+            "kind": owner["kind"],
+            "name": owner["metadata"]["name"],
+            "uid": uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def metadata(
+    name: str,
+    *,
+    namespace: str | None,
+    labels: dict[str, str],
+    annotations: dict[str, str] | None = None,
+    owner: Manifest | None = None,
+) -> dict[str, Any]:
+    """Object metadata; empty annotations and owner references are left out."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = labels
+    if annotations:
+        meta["annotations"] = annotations
+    references = owner_references(owner) if owner is not None else []
+    if references:
+        meta["ownerReferences"] = references
+    return meta

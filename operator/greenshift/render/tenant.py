@@ -1,0 +1,118 @@
+"""The children of a WalletTenant: its namespace and the isolation inside it."""
+
+from typing import Any
+
+from greenshift.config import PlatformConfig
+from greenshift.render.common import Manifest, labels, metadata, render_template, tenant_namespace
+from greenshift.schemas import with_defaults
+
+QUOTA_NAME = "greenshift-quota"
+LIMITS_NAME = "greenshift-limits"
+OWNERS_BINDING = "greenshift-owners"
+VIEWERS_BINDING = "greenshift-viewers"
+OWNERS_ROLE = "greenshift-tenant-admin"
+VIEWERS_ROLE = "view"
+
+POD_SECURITY_LEVEL = "restricted"
+POD_SECURITY_LABELS = {
+    f"pod-security.kubernetes.io/{mode}{suffix}": value
+    for mode in ("enforce", "audit", "warn")
+    for suffix, value in (("", POD_SECURITY_LEVEL), ("-version", "latest"))
+}
+
+# What a container gets when it states nothing: enough for a small connector, and bounded
+# so that one container cannot take the whole quota. The quota counts requests, so every
+# container needs them; these defaults make that automatic.
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_LIMITS = {"cpu": "1", "memory": "512Mi"}
+
+DISPLAY_NAME_ANNOTATION = "greenshift.io/display-name"
+AGENCY_LABEL = "greenshift.io/agency"
+
+
+def render_tenant(tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
+    """The tenant's children in apply order: Namespace, quota, limits, network policies, bindings.
+
+    The Namespace deliberately has no owner reference: garbage collection must never be able
+    to delete a namespace (and the volumes in it). The operator's finalizer applies the
+    tenant's deletionPolicy instead. The namespaced children are owned by the tenant.
+    """
+    tenant = with_defaults(tenant)
+    spec = tenant["spec"]
+    name = str(tenant["metadata"]["name"])
+    namespace = tenant_namespace(tenant)
+
+    def meta(child: str, component: str, *, namespaced: bool = True) -> dict[str, Any]:
+        return metadata(
+            child,
+            namespace=namespace if namespaced else None,
+            labels=labels(tenant, name="greenshift-tenant", instance=name, component=component),
+            owner=tenant if namespaced else None,
+        )
+
+    ns_meta = meta(namespace, "namespace", namespaced=False)
+    ns_meta["labels"] |= {AGENCY_LABEL: str(spec["agency"])} | POD_SECURITY_LABELS
+    ns_meta["annotations"] = {DISPLAY_NAME_ANNOTATION: str(spec["displayName"])}
+    quota = spec["quota"]
+
+    children = [
+        render_template("tenant/namespace.yaml.j2", api_version="v1", kind="Namespace", metadata=ns_meta),
+        render_template(
+            "tenant/resourcequota.yaml.j2",
+            api_version="v1",
+            kind="ResourceQuota",
+            metadata=meta(QUOTA_NAME, "quota"),
+            quota={
+                "cpu": str(quota["cpu"]),
+                "memory": str(quota["memory"]),
+                "storage": str(quota["storage"]),
+                "pods": str(quota["pods"]),
+                "documentSources": str(quota["documentSources"]),
+                "gatewayRoutes": str(quota["gatewayRoutes"]),
+            },
+        ),
+        render_template(
+            "tenant/limitrange.yaml.j2",
+            api_version="v1",
+            kind="LimitRange",
+            metadata=meta(LIMITS_NAME, "limits"),
+            default_requests=DEFAULT_REQUESTS,
+            default_limits=DEFAULT_LIMITS,
+        ),
+    ]
+    policies: list[tuple[str, dict[str, Any]]] = [
+        ("default-deny", {}),
+        ("allow-same-namespace", {}),
+        ("allow-dns", {}),
+        ("allow-from-gateway", {"gateway_namespace": config.gateway.namespace}),
+    ]
+    cidrs = [str(cidr) for cidr in spec["egress"]["allowedCIDRs"]]
+    if cidrs:
+        policies.append(("allow-egress-upstreams", {"cidrs": cidrs}))
+    children += [
+        render_template(
+            f"tenant/networkpolicy-{policy}.yaml.j2",
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta(policy, "network-policy"),
+            **context,
+        )
+        for policy, context in policies
+    ]
+    bindings = [
+        (OWNERS_BINDING, OWNERS_ROLE, spec["owners"]),
+        (VIEWERS_BINDING, VIEWERS_ROLE, spec["viewers"]),
+    ]
+    children += [
+        render_template(
+            "tenant/rolebinding.yaml.j2",
+            api_version="rbac.authorization.k8s.io/v1",
+            kind="RoleBinding",
+            metadata=meta(binding, "rbac"),
+            cluster_role=role,
+            subjects=[{"kind": str(s["kind"]), "name": str(s["name"])} for s in subjects],
+        )
+        for binding, role, subjects in bindings
+        if subjects
+    ]
+    return children
