@@ -1,8 +1,8 @@
 """The children of a GatewayRoute: one gateway object of the platform's flavor, and its certificate."""
 
 import math
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from greenshift.config import PlatformConfig
 from greenshift.render.common import Manifest, labels, metadata, render_template, tenant_namespace
