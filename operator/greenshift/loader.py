@@ -56,8 +56,8 @@ def _load_file(path: Path) -> Iterator[Document]:
         bodies = list(yaml.safe_load_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise LoadError(f"{path}{line}: malformed YAML: {exc.problem or exc}") from None
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise LoadError(f"{path}{where}: malformed YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"{path}: malformed YAML: {exc}") from None
     for node, body in zip(nodes, bodies, strict=True):

@@ -1,0 +1,1 @@
+"""The reconcile loop: one level-based reconcile per kind, fed by a work queue."""

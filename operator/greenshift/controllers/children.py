@@ -1,0 +1,102 @@
+"""Apply the desired children of one resource, and prune those no longer desired.
+
+Applies are skipped when the live child already holds everything desired and was last
+applied from the same desired state (a hash annotation): a resync with nothing changed
+writes nothing, while drift (someone edited or deleted a child) and spec changes are
+re-applied.
+"""
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenshift.constants import GROUP
+from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
+from greenshift.kube import KubeClient, ref_for
+
+HASH_ANNOTATION = f"{GROUP}/applied-hash"
+NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})  # data: deleted only by policy
+Body = dict[str, Any]
+ChildKey = tuple[str, str, str, str]
+
+
+def child_key(obj: Mapping[str, Any]) -> ChildKey:
+    meta = obj.get("metadata", {})
+    return (str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta["name"]))
+
+
+def stamp(desired: Body, owner: ObjectKey) -> Body:
+    """The desired child with the owner and applied-hash annotations the operator relies on."""
+    meta = dict(desired["metadata"])
+    annotations = dict(meta.get("annotations") or {})
+    annotations[OWNER_ANNOTATION] = owner.annotation
+    annotations.pop(HASH_ANNOTATION, None)
+    meta["annotations"] = annotations
+    body = {**desired, "metadata": meta}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    annotations[HASH_ANNOTATION] = digest[:16]
+    return body
+
+
+def is_subset(want: Any, have: Any) -> bool:
+    """Whether ``have`` holds all of ``want``; the server may have added defaults besides."""
+    if isinstance(want, Mapping):
+        return isinstance(have, Mapping) and all(k in have and is_subset(v, have[k]) for k, v in want.items())
+    if isinstance(want, list):
+        return (
+            isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))
+        )
+    return bool(want == have) or (isinstance(want, int | float) and str(want) == str(have))
+
+
+def needs_apply(desired: Body, live: Mapping[str, Any] | None) -> bool:
+    if live is None or live.get("metadata", {}).get("deletionTimestamp"):
+        return True
+    want_hash = desired["metadata"]["annotations"][HASH_ANNOTATION]
+    have_hash = (live.get("metadata", {}).get("annotations") or {}).get(HASH_ANNOTATION)
+    return want_hash != have_hash or not is_subset(desired, live)
+
+
+@dataclass
+class SyncResult:
+    applied: list[Body] = field(default_factory=list)
+    pruned: list[ChildKey] = field(default_factory=list)
+    live: dict[ChildKey, Mapping[str, Any]] = field(default_factory=dict)
+
+
+async def sync_children(
+    client: KubeClient,
+    owner: ObjectKey,
+    desired: Iterable[Body],
+    live: Iterable[Mapping[str, Any]],
+    *,
+    prune: bool = True,
+) -> SyncResult:
+    """Bring the children of ``owner`` to ``desired``; Namespaces first, the rest concurrently."""
+    stamped = [stamp(obj, owner) for obj in desired]
+    current = {child_key(obj): obj for obj in live}
+    result = SyncResult(live=dict(current))
+    todo = [obj for obj in stamped if needs_apply(obj, current.get(child_key(obj)))]
+    first = [obj for obj in todo if obj["kind"] == "Namespace"]
+    rest = [obj for obj in todo if obj["kind"] != "Namespace"]
+    for obj in first:
+        result.live[child_key(obj)] = await client.apply(obj)
+    for applied in await asyncio.gather(*(client.apply(obj) for obj in rest)):
+        result.live[child_key(applied)] = applied
+    result.applied = first + rest
+    if prune:
+        wanted = {child_key(obj) for obj in stamped}
+        stale = [key for key in current if key not in wanted and key[1] not in NEVER_PRUNED]
+        await asyncio.gather(*(_delete(client, current[key]) for key in stale))
+        for key in stale:
+            result.live.pop(key, None)
+        result.pruned = stale
+    return result
+
+
+async def _delete(client: KubeClient, obj: Mapping[str, Any]) -> None:
+    meta = obj["metadata"]
+    await client.delete(ref_for(dict(obj)), meta.get("namespace"), meta["name"])

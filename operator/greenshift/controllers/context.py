@@ -1,0 +1,75 @@
+"""What every reconcile shares: the client, the platform config, kopf's indexes, the queue."""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from greenshift.config import PlatformConfig
+from greenshift.constants import KIND_ROUTE, KIND_TENANT
+from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.queue import WorkQueue
+from greenshift.kube import KubeClient
+
+Body = Mapping[str, Any]
+
+
+@dataclass
+class Context:
+    client: KubeClient
+    config: PlatformConfig
+    settings: kopf.OperatorSettings
+    queue: WorkQueue[ObjectKey]
+    indices: Mapping[str, kopf.Index[Any, Any]]
+    # resourceVersions the operator itself produced, so that the echo of its own status
+    # write does not trigger another reconcile.
+    own_versions: dict[ObjectKey, str] = field(default_factory=dict)
+    # the host and path each route claimed last, to wake the losers when it lets go.
+    claims: dict[ObjectKey, tuple[str, str]] = field(default_factory=dict)
+    # the generation of each tenant last seen, to wake its sources and routes on a change.
+    tenant_generations: dict[str, int] = field(default_factory=dict)
+
+    def _first(self, index: str, key: Any) -> Any:
+        store = self.indices[index].get(key)
+        return next(iter(store), None) if store is not None else None
+
+    def _all(self, index: str, key: Any) -> Iterator[Any]:
+        store = self.indices[index].get(key)
+        return iter(store) if store is not None else iter(())
+
+    def body(self, key: ObjectKey) -> Body | None:
+        return self._first("greenshift_resources", key)  # type: ignore[no-any-return]
+
+    def tenant_for_namespace(self, namespace: str) -> Body | None:
+        """The tenant owning ``namespace``; with several claimants, the oldest."""
+        names = sorted(self._all("tenant_namespaces", namespace))
+        return self.body(ObjectKey(KIND_TENANT, "", names[0][1])) if names else None
+
+    def tenants_claiming(self, namespace: str) -> list[tuple[str, str]]:
+        """(creationTimestamp, name) of every tenant that wants ``namespace``, oldest first."""
+        return sorted(self._all("tenant_namespaces", namespace))
+
+    def children(self, owner: ObjectKey) -> list[Body]:
+        return list(self._all("greenshift_children", owner))
+
+    def service(self, namespace: str, name: str) -> Body | None:
+        return self._first("services", (namespace, name))  # type: ignore[no-any-return]
+
+    def dependents(self, namespace: str) -> list[ObjectKey]:
+        return [ObjectKey(kind, namespace, name) for kind, name in self._all("by_namespace", namespace)]
+
+    def route_claims(self, host: str, path: str) -> list[tuple[str, str, str]]:
+        """(creationTimestamp, namespace, name) of the routes claiming host+path, oldest first."""
+        return sorted(self._all("route_claims", (host, path)))
+
+    def routes_to_service(self, namespace: str, service: str) -> list[ObjectKey]:
+        return [ObjectKey(KIND_ROUTE, namespace, name) for name in self._all("route_backends", (namespace, service))]
+
+    def count(self, kind: str, namespace: str) -> int:
+        return sum(1 for k, _ in self._all("by_namespace", namespace) if k == kind)
+
+    def logger(self, body: Body) -> kopf.ObjectLogger:
+        return kopf.ObjectLogger(body=body, settings=self.settings)  # type: ignore[arg-type]
+
+

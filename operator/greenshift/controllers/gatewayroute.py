@@ -1,0 +1,139 @@
+"""Reconcile of a GatewayRoute: acceptance (tenant, host, style, conflicts, backend), then publishing.
+
+A route that is not accepted has no gateway objects: the desired children are empty and
+pruning unpublishes whatever it had.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from greenshift.constants import KIND_ROUTE
+from greenshift.controllers.children import sync_children
+from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
+from greenshift.controllers.context import Context
+from greenshift.controllers.keys import ObjectKey, key_of
+from greenshift.controllers.lifecycle import ensure_finalizer, is_deleting, remove_finalizer, write_status
+from greenshift.controllers.spec_checks import route_problems
+from greenshift.render.gatewayroute import render_gateway_route
+
+Body = Mapping[str, Any]
+ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Route"})
+
+
+async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
+    route = ctx.body(key)
+    if route is None:
+        return
+    _wake_previous_claim(ctx, key, route)
+    if is_deleting(route):
+        await remove_finalizer(ctx, route)
+        return
+    await ensure_finalizer(ctx, route)
+    tenant = ctx.tenant_for_namespace(key.namespace)
+    accepted, warnings = acceptance(ctx, route, tenant)
+    desired = render_gateway_route(dict(route), dict(tenant), ctx.config) if tenant and accepted.status == "True" else []
+    result = await sync_children(ctx.client, key, desired, ctx.children(key))
+    if result.applied or result.pruned:
+        ctx.logger(route).info(
+            f"Applied {len(result.applied)} and pruned {len(result.pruned)} gateway objects of GatewayRoute "
+            f"{key.namespace}/{key.name}."
+        )
+    published = any(b.get("kind") in ROUTE_KINDS for b in result.live.values())
+    await write_status(ctx, route, route_status(route, accepted, published, warnings))
+
+
+def _wake_previous_claim(ctx: Context, key: ObjectKey, route: Body) -> None:
+    """When a route lets go of a host+path (edit or deletion), the next claimant may take it."""
+    spec = route.get("spec") or {}
+    claim = (str(spec.get("host")), str(spec.get("pathPrefix")))
+    previous = ctx.claims.get(key)
+    released: tuple[str, str] | None
+    if is_deleting(route):
+        ctx.claims.pop(key, None)
+        released = claim
+    else:
+        ctx.claims[key] = claim
+        released = previous if previous is not None and previous != claim else None
+    if released is not None:
+        for _, namespace, name in ctx.route_claims(*released):
+            other = ObjectKey(KIND_ROUTE, namespace, name)
+            if other != key:
+                ctx.queue.add(other)
+
+
+def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Condition, list[str]]:
+    """Whether the gateway may publish this route, and style warnings (pure but for index reads)."""
+    key = key_of(route)
+    spec = route.get("spec") or {}
+    if tenant is None:
+        return Condition("Accepted", "False", "NoTenant",
+                         f"Namespace {key.namespace} belongs to no WalletTenant."), []
+    if (tenant.get("spec") or {}).get("suspended"):
+        return Condition("Accepted", "False", "TenantSuspended",
+                         "The tenant is suspended: the route is unpublished."), []
+    problems = route_problems(route, tenant, ctx.config)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [str(p) for p in problems if p.severity == "warning"]
+    if errors:
+        return Condition("Accepted", "False", errors[0].reason, "; ".join(map(str, errors))), warnings
+    claims = ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix")))
+    if claims and (claims[0][1], claims[0][2]) != (key.namespace, key.name):
+        _, namespace, name = claims[0]
+        return Condition("Accepted", "False", "RouteConflict",
+                         f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}."), warnings
+    backend_problem = _backend_problem(ctx, key.namespace, spec.get("backend") or {})
+    if backend_problem is not None:
+        return backend_problem, warnings
+    return Condition("Accepted", "True", "Accepted", "The gateway accepted the route."), warnings
+
+
+def _backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -> Condition | None:
+    if "documentSource" in backend:
+        name = str(backend["documentSource"].get("name"))
+        if ctx.body(ObjectKey("DocumentSource", namespace, name)) is None:
+            return Condition("Accepted", "False", "BackendNotFound",
+                             f"spec.backend.documentSource: no DocumentSource {name} in namespace {namespace}.")
+        if ctx.service(namespace, name) is None:
+            return Condition("Accepted", "False", "BackendNotFound",
+                             f"spec.backend.documentSource: the Service of DocumentSource {name} does not exist yet.")
+        return None
+    service = backend.get("service") or {}
+    name = str(service.get("name"))
+    found = ctx.service(namespace, name)
+    if found is None:
+        return Condition("Accepted", "False", "BackendNotFound",
+                         f"spec.backend.service: no Service {name} in namespace {namespace}.")
+    if found.get("type") == "ExternalName":
+        return Condition("Accepted", "False", "BackendNotAllowed",
+                         f"spec.backend.service: Service {name} is of type ExternalName, which could reach "
+                         "outside the tenant; use a ClusterIP Service.")
+    port = service.get("port")
+    ports = {p.get("port") for p in found.get("ports") or []} | {p.get("name") for p in found.get("ports") or []}
+    if port is not None and port not in ports:
+        return Condition("Accepted", "False", "BackendNotFound",
+                         f"spec.backend.service.port: Service {name} has no port {port}.")
+    return None
+
+
+def route_status(route: Body, accepted: Condition, published: bool, warnings: list[str]) -> dict[str, Any]:
+    """The route's status (pure)."""
+    meta = route["metadata"]
+    spec = route.get("spec") or {}
+    generation = int(meta.get("generation") or 0)
+    accepted_message = accepted.message + (f" Warnings: {'; '.join(warnings)}" if warnings else "")
+    accepted = Condition(accepted.type, accepted.status, accepted.reason, accepted_message)
+    if accepted.status != "True":
+        ready = Condition("Ready", "False", accepted.reason, accepted.message)
+    elif not published:
+        ready = Condition("Ready", "False", "Publishing", "The gateway object is being created.")
+    else:
+        ready = Condition("Ready", "True", "Published", "The route is published on the gateway.")
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": merge_conditions(
+            (route.get("status") or {}).get("conditions"), [ready, accepted], generation, now_rfc3339()
+        ),
+    }
+    if ready.status == "True":
+        status["url"] = f"https://{spec.get('host')}{spec.get('pathPrefix')}"
+    return status

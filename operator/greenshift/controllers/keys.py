@@ -1,0 +1,36 @@
+"""Object keys: how the queue, the indexes and the children name a Greenshift resource."""
+
+from typing import Any, NamedTuple
+
+from greenshift.constants import GROUP
+
+OWNER_ANNOTATION = f"{GROUP}/owner"
+
+
+class ObjectKey(NamedTuple):
+    kind: str
+    namespace: str  # "" for the cluster-scoped WalletTenant
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+    @property
+    def annotation(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @classmethod
+    def parse(cls, value: str) -> "ObjectKey | None":
+        parts = value.split("/")
+        return cls(*parts) if len(parts) == 3 else None
+
+
+def key_of(body: Any) -> ObjectKey:
+    meta = body.get("metadata", {})
+    return ObjectKey(str(body.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
+def owner_of(child: Any) -> ObjectKey | None:
+    """The Greenshift resource a child belongs to, from the annotation the operator stamps on it."""
+    value = (child.get("metadata", {}).get("annotations") or {}).get(OWNER_ANNOTATION)
+    return ObjectKey.parse(value) if isinstance(value, str) else None

@@ -1,0 +1,128 @@
+"""A work queue in the manner of client-go's: coalescing, one worker per key at a time, backoff.
+
+kopf delivers watch events; the handlers only put object keys in here. A key queued
+twice is reconciled once; a key that changes while being reconciled is reconciled again
+afterwards; a key that failed temporarily comes back after an exponential backoff or
+the server's Retry-After, whichever is longer.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+logger = logging.getLogger(__name__)
+
+
+class Requeue(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a reconcile to be called again after ``delay`` seconds (None: backoff)."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+@dataclass
+class _Backoff:
+    base: float = 0.2
+    cap: float = 60.0
+    failures: dict[Hashable, int] = field(default_factory=dict)
+
+    def next(self, key: Hashable) -> float:
+        count = self.failures.get(key, 0)
+        self.failures[key] = count + 1
+        return float(min(self.cap, self.base * (2**count)))
+
+    def forget(self, key: Hashable) -> None:
+        self.failures.pop(key, None)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, handler: Callable[[K], Awaitable[None]], *, workers: int = 16) -> None:
+        self._handler = handler
+        self._workers = workers
+        self._queue: asyncio.Queue[K] = asyncio.Queue()
+        self._queued: set[K] = set()
+        self._active: set[K] = set()
+        self._dirty: set[K] = set()
+        self._timers: dict[K, asyncio.TimerHandle] = {}
+        self._backoff = _Backoff()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def add(self, key: K) -> None:
+        """Queue ``key`` now, unless it is queued already."""
+        if key in self._active:
+            self._dirty.add(key)
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._idle.clear()
+            self._queue.put_nowait(key)
+
+    def add_after(self, key: K, delay: float) -> None:
+        """Queue ``key`` in ``delay`` seconds; an earlier pending schedule wins."""
+        loop = asyncio.get_running_loop()
+        existing = self._timers.get(key)
+        when = loop.time() + delay
+        if existing is not None and existing.when() <= when:
+            return
+        if existing is not None:
+            existing.cancel()
+        self._idle.clear()
+        self._timers[key] = loop.call_at(when, self._fire, key)
+
+    def _fire(self, key: K) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def __len__(self) -> int:
+        return len(self._queued) + len(self._active) + len(self._timers)
+
+    async def wait_idle(self) -> None:
+        """Until nothing is queued, running or scheduled (used by tests and the benchmark)."""
+        await self._idle.wait()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work(), name=f"greenshift-worker-{i}") for i in range(self._workers)]
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self._active.add(key)
+            started = time.monotonic()
+            try:
+                await self._handler(key)
+            except Requeue as exc:
+                delay = exc.delay if exc.delay is not None else self._backoff.next(key)
+                self.add_after(key, max(delay, 0.0))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                delay = self._backoff.next(key)
+                logger.exception("Failed to reconcile %s; retrying in %.1fs.", key, delay)
+                self.add_after(key, delay)
+            else:
+                self._backoff.forget(key)
+            finally:
+                self._active.discard(key)
+                logger.debug("Reconciled %s in %.3fs.", key, time.monotonic() - started)
+                if key in self._dirty:
+                    self._dirty.discard(key)
+                    self.add(key)
+                if not self._queued and not self._active and not self._timers:
+                    self._idle.set()

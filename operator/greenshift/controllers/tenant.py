@@ -1,0 +1,149 @@
+"""Reconcile of a WalletTenant: namespace, quota, limits, network policies, role bindings."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from greenshift.constants import TENANT_LABEL
+from greenshift.controllers.children import sync_children
+from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
+from greenshift.controllers.context import Context
+from greenshift.controllers.keys import ObjectKey, key_of
+from greenshift.controllers.lifecycle import ensure_finalizer, is_deleting, remove_finalizer, write_status
+from greenshift.kube import ref_of_kind
+from greenshift.render.common import tenant_namespace
+from greenshift.render.tenant import render_tenant
+
+Body = Mapping[str, Any]
+NAMESPACE = ref_of_kind("v1", "Namespace")
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+RESERVED_PREFIXES = ("kube-", "openshift")
+USAGE_KEYS = ("requests.cpu", "requests.memory", "requests.storage")
+
+
+async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
+    tenant = ctx.body(key)
+    if tenant is None:
+        return
+    if is_deleting(tenant):
+        await finalize_tenant(ctx, tenant)
+        return
+    await ensure_finalizer(ctx, tenant)
+    namespace = tenant_namespace(dict(tenant))
+    refusal = await _namespace_refusal(ctx, tenant, namespace)
+    if refusal is not None:
+        await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=refusal))
+        return
+    result = await sync_children(ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key))
+    if result.applied or result.pruned:
+        ctx.logger(tenant).info(
+            f"Applied {len(result.applied)} and pruned {len(result.pruned)} children of WalletTenant "
+            f"{key.name} in namespace {namespace}."
+        )
+    usage = {
+        "documentSources": ctx.count("DocumentSource", namespace),
+        "gatewayRoutes": ctx.count("GatewayRoute", namespace),
+    }
+    await write_status(ctx, tenant, tenant_status(tenant, namespace, result.live, usage))
+
+
+async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
+    """Why the tenant may not have ``namespace``: reserved, held by an older tenant, or not ours."""
+    name = tenant["metadata"]["name"]
+    if namespace in RESERVED_NAMESPACES or namespace.startswith(RESERVED_PREFIXES) or (
+        namespace == ctx.config.gateway.namespace
+    ):
+        return Condition("NamespaceReady", "False", "NamespaceNotAllowed",
+                         f"Namespace {namespace} is reserved for the platform; choose another spec.namespace.")
+    holder = ctx.tenants_claiming(namespace)[0][1]
+    if holder != name:
+        return Condition("NamespaceReady", "False", "NamespaceConflict",
+                         f"Namespace {namespace} already belongs to WalletTenant {holder}.")
+    recorded = (tenant.get("status") or {}).get("namespace")
+    if recorded and recorded != namespace:
+        return Condition("NamespaceReady", "False", "NamespaceImmutable",
+                         f"The tenant's namespace is {recorded}; it cannot move to {namespace}.")
+    owned = any(c.get("kind") == "Namespace" for c in ctx.children(key_of(tenant)))
+    if not owned:
+        existing = await ctx.client.get(NAMESPACE, None, namespace)
+        labels = (existing or {}).get("metadata", {}).get("labels") or {}
+        if existing is not None and labels.get(TENANT_LABEL) != name:
+            return Condition("NamespaceReady", "False", "NamespaceConflict",
+                             f"Namespace {namespace} exists and is not managed for this tenant; "
+                             "Greenshift does not adopt foreign namespaces.")
+    return None
+
+
+def tenant_status(
+    tenant: Body,
+    namespace: str,
+    live: Mapping[tuple[str, str, str, str], Body],
+    usage: Mapping[str, Any],
+    *,
+    refusal: Condition | None = None,
+) -> dict[str, Any]:
+    """The tenant's status from what exists (pure)."""
+    generation = int(tenant["metadata"].get("generation") or 0)
+    if refusal is not None:
+        conditions = [refusal, Condition("PoliciesApplied", "False", refusal.reason, "Nothing was applied.")]
+    else:
+        ns = live.get(("v1", "Namespace", "", namespace))
+        phase = ((ns or {}).get("status") or {}).get("phase", "Active")
+        if ns is None:
+            ns_condition = Condition("NamespaceReady", "False", "NamespaceMissing", f"Namespace {namespace} is being created.")
+        elif phase != "Active":
+            ns_condition = Condition("NamespaceReady", "False", "NamespaceNotActive", f"Namespace {namespace} is {phase}.")
+        else:
+            ns_condition = Condition("NamespaceReady", "True", "NamespaceActive", f"Namespace {namespace} is active.")
+        policies = [b for k, b in live.items() if k[1] != "Namespace"]
+        conditions = [ns_condition, Condition(
+            "PoliciesApplied", "True", "PoliciesApplied",
+            f"Quota, limits, {sum(1 for b in policies if b.get('kind') == 'NetworkPolicy')} network policies "
+            "and role bindings are applied.",
+        )]
+    ready = next((c for c in conditions if c.status != "True"), None)
+    summary = (
+        Condition("Ready", "False", ready.reason, ready.message)
+        if ready is not None
+        else Condition("Ready", "True", "Ready", f"Tenant {tenant['metadata']['name']} is onboarded in {namespace}.")
+    )
+    previous = (tenant.get("status") or {}).get("conditions")
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": merge_conditions(previous, [summary, *conditions], generation, now_rfc3339()),
+    }
+    if refusal is None or refusal.reason not in ("NamespaceNotAllowed", "NamespaceConflict"):
+        status["namespace"] = namespace
+    quota = next((b for b in live.values() if b.get("kind") == "ResourceQuota"), None)
+    used = ((quota or {}).get("status") or {}).get("used") or {}
+    status["usage"] = {**usage, **{k: str(used[k]) for k in USAGE_KEYS if k in used}} if usage else {}
+    if not status["usage"]:
+        del status["usage"]
+    return status
+
+
+async def finalize_tenant(ctx: Context, tenant: Body) -> None:
+    """Retain: release the namespace and its policies. Delete: delete the namespace."""
+    key = key_of(tenant)
+    namespace = tenant_namespace(dict(tenant))
+    policy = (tenant.get("spec") or {}).get("deletionPolicy", "Retain")
+    owns_namespace = any(c.get("kind") == "Namespace" for c in ctx.children(key))
+    if policy == "Delete" and owns_namespace:
+        await ctx.client.delete(NAMESPACE, None, namespace)
+        ctx.logger(tenant).info(f"Deleted namespace {namespace} of WalletTenant {key.name} (deletionPolicy Delete).")
+    else:
+        for child in ctx.children(key):
+            await _release(ctx, child)
+        ctx.logger(tenant).info(f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain).")
+    await remove_finalizer(ctx, tenant)
+    ctx.tenant_generations.pop(key.name, None)
+
+
+async def _release(ctx: Context, child: Body) -> None:
+    """Drop the operator's ownership of a child so that nothing garbage-collects it."""
+    meta = child["metadata"]
+    patch = {"metadata": {"ownerReferences": None, "annotations": {"greenshift.io/owner": None},
+                          "labels": {"app.kubernetes.io/managed-by": None}}}
+    ref = ref_of_kind(str(child["apiVersion"]), str(child["kind"]))
+    await ctx.client.merge_patch(ref, meta.get("namespace"), meta["name"], patch)
+
+

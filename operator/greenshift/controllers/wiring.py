@@ -1,0 +1,233 @@
+"""How kopf feeds the reconcilers: indexes, watch-event handlers, the queue's lifecycle.
+
+kopf's own create/update handlers persist progress and a diff base in the objects (extra
+writes on every change), so Greenshift uses kopf for what it does best (watching,
+indexing, peering, probes, posting events) and hands object keys to a level-based work
+queue. Every event of a custom resource, of one of its children (found by the managed-by
+label) or of a Service a route points to queues the affected resource; a periodic resync
+queues them all as a safety net, and writes nothing where nothing changed.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from greenshift.config import PlatformConfig
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from greenshift.controllers import indexes
+from greenshift.controllers.context import Context
+from greenshift.controllers.documentsource import reconcile_document_source
+from greenshift.controllers.gatewayroute import reconcile_gateway_route
+from greenshift.controllers.keys import ObjectKey, key_of, owner_of
+from greenshift.controllers.queue import Requeue, WorkQueue
+from greenshift.controllers.tenant import reconcile_tenant
+from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+
+logger = logging.getLogger("greenshift")
+
+TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
+SOURCES = ref_of_kind("greenshift.io/v1alpha1", KIND_SOURCE)
+ROUTES = ref_of_kind("greenshift.io/v1alpha1", KIND_ROUTE)
+SERVICES = ref_of_kind("v1", "Service")
+
+RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
+    KIND_TENANT: reconcile_tenant,
+    KIND_SOURCE: reconcile_document_source,
+    KIND_ROUTE: reconcile_gateway_route,
+}
+
+
+def child_resources(config: PlatformConfig) -> list[ResourceRef]:
+    """The child kinds this platform's configuration can produce, hence those to watch."""
+    kinds = [
+        ("v1", "Namespace"), ("v1", "ResourceQuota"), ("v1", "LimitRange"), ("v1", "ConfigMap"),
+        ("v1", "PersistentVolumeClaim"), ("apps/v1", "Deployment"),
+        ("networking.k8s.io/v1", "NetworkPolicy"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
+    ]
+    flavor = {
+        "ingress": ("networking.k8s.io/v1", "Ingress"),
+        "gateway-api": ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        "openshift-route": ("route.openshift.io/v1", "Route"),
+    }
+    kinds.append(flavor[config.gateway.flavor])
+    if config.monitoring.prometheusOperator:
+        kinds.append(("monitoring.coreos.com/v1", "ServiceMonitor"))
+    if config.certificates.certManager:
+        kinds.append(("cert-manager.io/v1", "Certificate"))
+    return [ref_of_kind(api, kind) for api, kind in kinds]
+
+
+@dataclass
+class Runtime:
+    """The operator's mutable state, built when kopf starts (inside its event loop)."""
+
+    config: PlatformConfig
+    connection: kopf.ConnectionInfo
+    workers: int = 16
+    resync_seconds: float = 600.0
+    context: Context | None = None
+    _resync: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self, settings: kopf.OperatorSettings, indices: dict[str, Any]) -> None:
+        queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
+        client = KubeClient(self.connection)
+        self.context = Context(client=client, config=self.config, settings=settings, queue=queue, indices=indices)
+        queue.start()
+        self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
+
+    async def stop(self) -> None:
+        if self._resync is not None:
+            self._resync.cancel()
+            await asyncio.gather(self._resync, return_exceptions=True)
+        if self.context is not None:
+            await self.context.queue.stop()
+            await self.context.client.close()
+
+    async def _reconcile(self, key: ObjectKey) -> None:
+        assert self.context is not None
+        try:
+            await RECONCILERS[key.kind](self.context, key)
+        except TemporaryApiError as exc:
+            logger.info("Deferred %s after a temporary API error: %s.", key, exc)
+            raise Requeue(str(exc), exc.retry_after) from None
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync_seconds)
+            self.resync()
+
+    def resync(self) -> None:
+        """Queue every known custom resource (the safety-net timer)."""
+        assert self.context is not None
+        for key in list(self.context.indices["greenshift_resources"]):
+            self.context.queue.add(key)
+
+
+def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    config = runtime.config
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return runtime.connection
+
+    @kopf.on.startup(registry=registry)
+    async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
+        names = ("greenshift_resources", "greenshift_children", "tenant_namespaces", "by_namespace",
+                 "route_claims", "route_backends", "services")
+        await runtime.start(settings, {name: kwargs[name] for name in names})
+
+    @kopf.on.cleanup(registry=registry)
+    async def shutdown(**_: Any) -> None:
+        await runtime.stop()
+
+    for ref in (TENANTS, SOURCES, ROUTES):
+        kopf.index(*ref.kopf_spec, registry=registry, id="greenshift_resources")(indexes.greenshift_resources)
+        kopf.on.event(*ref.kopf_spec, registry=registry, id="resource_event")(_on_resource_event(runtime))
+    kopf.index(*TENANTS.kopf_spec, registry=registry, id="tenant_namespaces")(indexes.tenant_namespaces)
+    for ref in (SOURCES, ROUTES):
+        kopf.index(*ref.kopf_spec, registry=registry, id="by_namespace")(indexes.by_namespace)
+    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_claims")(indexes.route_claims)
+    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_backends")(indexes.route_backends)
+
+    managed = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+    kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(indexes.services)
+    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id="service_event")(_on_service_event(runtime))
+    for ref in child_resources(config):
+        kopf.index(*ref.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
+            indexes.greenshift_children
+        )
+        kopf.on.event(*ref.kopf_spec, registry=registry, labels=managed, id="child_event")(_on_child_event(runtime))
+    kopf.index(*SERVICES.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
+        indexes.greenshift_children
+    )
+    return registry
+
+
+def configure_settings(settings: kopf.OperatorSettings, config: PlatformConfig) -> None:
+    settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="greenshift.io", key="last-handled-configuration"
+    )
+    settings.posting.level = logging.INFO
+    settings.posting.reporting_component = "greenshift-operator"
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.enforce_retry_after = True
+    for ref in child_resources(config):
+        settings.watching.label_selectors[ref.kopf_spec] = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+
+
+def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
+    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
+        ctx = runtime.context
+        if ctx is None:
+            return
+        key = key_of(body)
+        meta = body.get("metadata", {})
+        namespace = key.namespace or indexes.tenant_namespace(body)
+        if type == "DELETED":
+            ctx.own_versions.pop(key, None)
+            if key.kind == KIND_TENANT:
+                ctx.tenant_generations.pop(key.name, None)
+                _wake_namespace(ctx, namespace)
+            else:
+                _wake_tenant(ctx, key.namespace)
+            if key.kind == KIND_ROUTE:
+                spec = body.get("spec") or {}
+                for _created, ns, name in ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix"))):
+                    ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
+            return
+        if ctx.own_versions.get(key) == meta.get("resourceVersion"):
+            return  # the echo of the operator's own status write
+        ctx.queue.add(key)
+        if key.kind == KIND_TENANT:
+            generation = int(meta.get("generation") or 0)
+            if ctx.tenant_generations.get(key.name) != generation:
+                ctx.tenant_generations[key.name] = generation
+                _wake_namespace(ctx, namespace)
+        elif type in (None, "ADDED"):
+            _wake_tenant(ctx, key.namespace)
+
+    return handler
+
+
+def _on_child_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
+    async def handler(body: kopf.Body, **_: Any) -> None:
+        owner = owner_of(body)
+        if runtime.context is not None and owner is not None:
+            runtime.context.queue.add(owner)
+
+    return handler
+
+
+def _on_service_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
+    async def handler(body: kopf.Body, **_: Any) -> None:
+        ctx = runtime.context
+        if ctx is None:
+            return
+        meta = body.get("metadata", {})
+        for key in ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))):
+            ctx.queue.add(key)
+        owner = owner_of(body)
+        if owner is not None and (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+            ctx.queue.add(owner)
+
+    return handler
+
+
+def _wake_namespace(ctx: Context, namespace: str) -> None:
+    for key in ctx.dependents(namespace):
+        ctx.queue.add(key)
+
+
+def _wake_tenant(ctx: Context, namespace: str) -> None:
+    tenant = ctx.tenant_for_namespace(namespace)
+    if tenant is not None:
+        ctx.queue.add(key_of(tenant))

@@ -1,0 +1,16 @@
+"""A small asyncio Kubernetes client: server-side apply, status writes, deletes, typed errors."""
+
+from greenshift.kube.client import KubeClient, connect
+from greenshift.kube.errors import ApiError, PermanentApiError, TemporaryApiError
+from greenshift.kube.resources import ResourceRef, ref_for, ref_of_kind
+
+__all__ = [
+    "ApiError",
+    "KubeClient",
+    "PermanentApiError",
+    "ResourceRef",
+    "TemporaryApiError",
+    "connect",
+    "ref_for",
+    "ref_of_kind",
+]

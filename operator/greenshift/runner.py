@@ -1,0 +1,49 @@
+"""Running the operator in-process: used by ``greenshift run``, the demo, tests and the benchmark."""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import kopf
+
+from greenshift.config import PlatformConfig
+from greenshift.controllers.wiring import Runtime, build_registry, configure_settings
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    namespaces: Sequence[str] = ()
+    standalone: bool = True
+    peering: str | None = None
+    liveness: str | None = None
+    workers: int = 16
+    resync_seconds: float = 600.0
+
+
+async def run_operator(
+    config: PlatformConfig,
+    connection: kopf.ConnectionInfo,
+    options: OperatorOptions = OperatorOptions(),
+    *,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+    runtime: Runtime | None = None,
+) -> None:
+    """Run until ``stop_flag`` is set (or the process is signalled)."""
+    runtime = runtime or Runtime(
+        config=config, connection=connection, workers=options.workers, resync_seconds=options.resync_seconds
+    )
+    registry = build_registry(runtime)
+    settings = kopf.OperatorSettings()
+    configure_settings(settings, config)
+    await kopf.operator(
+        registry=registry,
+        settings=settings,
+        clusterwide=not options.namespaces,
+        namespaces=list(options.namespaces),
+        standalone=options.standalone,
+        peering_name=options.peering,
+        liveness_endpoint=options.liveness,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
