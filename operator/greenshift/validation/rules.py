@@ -1,0 +1,292 @@
+"""The platform's semantic rules: pure functions over defaulted resources and the platform config.
+
+The schema (``schema.py``) says what a resource may look like; these rules say what the
+platform accepts. The operator (as condition reasons) and the admission webhook reuse them,
+so every function here takes plain dicts, never touches the cluster, and tolerates hostile
+input: a missing or mistyped field is reported or skipped, never raised.
+"""
+
+import re
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from greenshift.config import PlatformConfig, StyleGuideMode
+from greenshift.validation.problem import Problem, Severity
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+_MAJOR_VERSION = re.compile(r"^v[0-9]+$")
+_MINOR_VERSION = re.compile(r"^v[0-9]+(\.[0-9]+)+$")
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
+_RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_RESERVED_PREFIXES = ("kube-", "openshift-")
+
+
+def _get(resource: Any, *keys: str) -> Any:
+    """``resource[k1][k2]...`` or None when any step is missing or not a mapping."""
+    value = resource
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def tenant_namespace(tenant: dict[str, Any]) -> str:
+    """The namespace a WalletTenant owns: ``spec.namespace``, else ``wallet-<metadata.name>``."""
+    explicit = _get(tenant, "spec", "namespace")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return f"wallet-{_get(tenant, 'metadata', 'name')}"
+
+
+def check_image(image: Any, config: PlatformConfig, field: str = "spec.connector.image") -> list[Problem]:
+    """The image comes from a certified registry and is pinned (a tag other than latest, or a digest).
+
+    A registry prefix without a trailing ``/`` still only matches at a path boundary, so
+    ``registry.example`` never certifies ``registry.example.evil.com/x``.
+    """
+    registries = config.images.certifiedRegistries
+    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+        return [
+            Problem(
+                field, "must be a container image reference such as registry/repo:tag", "error", "InvalidSpec"
+            )
+        ]
+    problems: list[Problem] = []
+    if not any(_under_registry(image, prefix) for prefix in registries):
+        allowed = ", ".join(registries) or "none configured"
+        problems.append(
+            Problem(
+                field,
+                f"image {image} is not from a certified registry (allowed: {allowed})",
+                "error",
+                "ImageNotCertified",
+            )
+        )
+    if not _pinned(image):
+        problems.append(
+            Problem(
+                field,
+                f"image {image} is not pinned: use a tag other than latest (:1.4.2) "
+                "or a digest (@sha256:...)",
+                "error",
+                "ImageNotPinned",
+            )
+        )
+    return problems
+
+
+def _under_registry(image: str, prefix: str) -> bool:
+    if not prefix:
+        return False
+    if prefix.endswith("/"):
+        return image.startswith(prefix)
+    return image.startswith(prefix + "/")
+
+
+def _pinned(image: str) -> bool:
+    if "@" in image:
+        return bool(_DIGEST.search(image))
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return False
+    tag = last.rsplit(":", 1)[1]
+    return bool(_TAG.match(tag)) and tag != "latest"
+
+
+def check_upstream_url(url: Any, field: str = "spec.upstream.url") -> list[Problem]:
+    """An ``https://`` URL with a host, no credentials and no whitespace."""
+    if not isinstance(url, str):
+        return [Problem(field, "must be an https:// URL string", "error", "InvalidSpec")]
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return [
+            Problem(
+                field,
+                "must be an https:// URL without whitespace or control characters",
+                "error",
+                "InvalidSpec",
+            )
+        ]
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        return [
+            Problem(field, f"{url!r} is not a valid URL; expected https://host/path", "error", "InvalidSpec")
+        ]
+    if parts.scheme.lower() != "https":
+        return [
+            Problem(
+                field,
+                f"must use https://, got {parts.scheme or 'no'} scheme: {url}",
+                "error",
+                "InsecureUpstream",
+            )
+        ]
+    if not host:
+        return [
+            Problem(field, f"must name a host, as in https://host/path, got {url}", "error", "InvalidSpec")
+        ]
+    if parts.username is not None or parts.password is not None:
+        return [
+            Problem(
+                field, "must not carry credentials; use credentialsSecretRef instead", "error", "InvalidSpec"
+            )
+        ]
+    return []
+
+
+def host_matches(host: str, pattern: str) -> bool:
+    """Whether ``host`` is ``pattern`` or, for ``*.domain``, exactly one label under ``domain``."""
+    host = host.lower().rstrip(".")
+    pattern = pattern.lower().rstrip(".")
+    if pattern.startswith("*."):
+        suffix = pattern[1:]
+        label = host[: -len(suffix)] if host.endswith(suffix) else ""
+        return bool(label) and "." not in label and "*" not in label
+    return host == pattern
+
+
+def check_host_allowed(host: Any, allowed_hosts: Any, field: str = "spec.host") -> list[Problem]:
+    """The route's host is one of the tenant's allowedHosts (exact, or a one-label wildcard)."""
+    patterns = [p for p in allowed_hosts if isinstance(p, str)] if isinstance(allowed_hosts, list) else []
+    if not isinstance(host, str) or not host:
+        return [Problem(field, "must be a DNS name", "error", "InvalidSpec")]
+    if any(host_matches(host, pattern) for pattern in patterns):
+        return []
+    if not patterns:
+        message = f"host {host} is not allowed: the tenant's allowedHosts is empty, so it may claim no host"
+    else:
+        message = f"host {host} is not allowed for this tenant (allowedHosts: {', '.join(patterns)})"
+    return [Problem(field, message, "error", "HostNotAllowed")]
+
+
+def check_style_guide(
+    path_prefix: Any, protocol: Any, mode: StyleGuideMode, field: str = "spec.pathPrefix"
+) -> list[Problem]:
+    """The belgif REST guide on a REST path: lowerCamelCase segments, no file extension, major version only.
+
+    ``enforce`` makes violations errors, ``warn`` warnings, ``off`` skips the check; SOAP routes are exempt.
+    """
+    if mode == "off" or protocol == "SOAP" or not isinstance(path_prefix, str):
+        return []
+    severity: Severity = "error" if mode == "enforce" else "warning"
+    problems: list[Problem] = []
+    for segment in (s for s in path_prefix.split("/") if s):
+        if _MINOR_VERSION.match(segment):
+            major = segment.split(".", 1)[0]
+            message = (
+                f"segment {segment!r} carries a minor version: only the major version is allowed (/{major})"
+            )
+        elif _EXTENSION.search(segment):
+            message = f"segment {segment!r} has a file extension: paths name resources, not files (drop it)"
+        elif not _MAJOR_VERSION.match(segment) and not _LOWER_CAMEL.match(segment):
+            message = f"segment {segment!r} is not lowerCamelCase (e.g. documentTypes, v2)"
+        else:
+            continue
+        problems.append(Problem(field, f"{message} [belgif REST guide]", severity, "StyleGuideViolation"))
+    return problems
+
+
+def check_wallet_tenant(tenant: dict[str, Any], config: PlatformConfig) -> list[Problem]:
+    """A tenant's namespace is not one the platform or Kubernetes itself uses."""
+    namespace = tenant_namespace(tenant)
+    reserved = (*_RESERVED_NAMESPACES, config.gateway.namespace)
+    if namespace in reserved or namespace.startswith(_RESERVED_PREFIXES):
+        return [
+            Problem(
+                "spec.namespace",
+                f"namespace {namespace} is reserved for the platform or Kubernetes; choose another "
+                f"(not {', '.join(reserved)}, nor kube-* or openshift-*)",
+                "error",
+                "NamespaceNotAllowed",
+            )
+        ]
+    return []
+
+
+def check_document_source(source: dict[str, Any], config: PlatformConfig) -> list[Problem]:
+    """The platform rules of a DocumentSource: certified, pinned image and an https upstream."""
+    return [
+        *check_image(_get(source, "spec", "connector", "image"), config),
+        *check_upstream_url(_get(source, "spec", "upstream", "url")),
+    ]
+
+
+def check_tenant_present(resource: dict[str, Any], tenant: dict[str, Any] | None) -> list[Problem]:
+    """A DocumentSource or GatewayRoute lives in a WalletTenant's namespace, else ``NoTenant``."""
+    if tenant is not None:
+        return []
+    kind = _get(resource, "kind") or "resource"
+    namespace = _get(resource, "metadata", "namespace")
+    if not isinstance(namespace, str) or not namespace:
+        message = f"not set: a {kind} must live in the namespace of a WalletTenant"
+    else:
+        message = (
+            f"namespace {namespace} belongs to no WalletTenant: a {kind} must live in a tenant's namespace"
+        )
+    return [Problem("metadata.namespace", message, "error", "NoTenant")]
+
+
+def check_gateway_route(
+    route: dict[str, Any], tenant: dict[str, Any] | None, config: PlatformConfig
+) -> list[Problem]:
+    """The platform rules of a GatewayRoute: its tenant's allowedHosts and the REST style guide.
+
+    Without a tenant the route gets a ``NoTenant`` error in place of the host check.
+    """
+    spec = _get(route, "spec")
+    problems = check_tenant_present(route, tenant)
+    if tenant is not None:
+        problems += check_host_allowed(_get(spec, "host"), _get(tenant, "spec", "allowedHosts"))
+    problems += check_style_guide(_get(spec, "pathPrefix"), _get(spec, "protocol"), config.styleGuide)
+    issuer = _get(spec, "authentication", "oidc", "issuer")
+    if issuer is not None:
+        problems += check_upstream_url(issuer, "spec.authentication.oidc.issuer")
+    return problems
+
+
+def route_key(route: dict[str, Any]) -> tuple[str, str]:
+    """What a route claims on the gateway: its host and its path prefix without a trailing ``/``."""
+    host = str(_get(route, "spec", "host") or "").lower().rstrip(".")
+    path = str(_get(route, "spec", "pathPrefix") or "/")
+    return host, path.rstrip("/") or "/"
+
+
+def _route_age(route: dict[str, Any]) -> tuple[str, str, str]:
+    """Order of precedence: oldest creationTimestamp first (absent counts as newest), then namespace/name."""
+    created = _get(route, "metadata", "creationTimestamp")
+    return (
+        str(created) if created is not None else "\uffff",
+        str(_get(route, "metadata", "namespace") or ""),
+        str(_get(route, "metadata", "name") or ""),
+    )
+
+
+def route_conflicts(routes: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Problem]:
+    """The routes that lose a host + pathPrefix to an older route, keyed by (namespace, name).
+
+    The oldest route (creationTimestamp, then namespace/name) keeps the claim.
+    """
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for route in routes:
+        by_key.setdefault(route_key(route), []).append(route)
+    conflicts: dict[tuple[str, str], Problem] = {}
+    for (host, path), claimants in by_key.items():
+        ordered: Sequence[dict[str, Any]] = sorted(claimants, key=_route_age)
+        holder = ordered[0]
+        holder_name = f"{_get(holder, 'metadata', 'namespace')}/{_get(holder, 'metadata', 'name')}"
+        for route in ordered[1:]:
+            ident = (str(_get(route, "metadata", "namespace")), str(_get(route, "metadata", "name")))
+            conflicts[ident] = Problem(
+                "spec.pathPrefix",
+                f"host {host} path {path} is already claimed by GatewayRoute {holder_name}; "
+                "choose another host or pathPrefix",
+                "error",
+                "RouteConflict",
+            )
+    return conflicts
