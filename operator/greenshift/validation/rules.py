@@ -134,7 +134,10 @@ def check_upstream_url(url: Any, field: str = "spec.upstream.url") -> list[Probl
     if parts.username is not None or parts.password is not None:
         return [
             Problem(
-                field, "must not carry credentials; use credentialsSecretRef instead", "error", "InvalidSpec"
+                field,
+                "must be an https:// URL without credentials (user:password@); keep them in a Secret",
+                "error",
+                "InvalidSpec",
             )
         ]
     return []

@@ -1,0 +1,173 @@
+"""validate_documents: a whole input set, with tenants, platform config and cross-resource rules."""
+
+from typing import Any
+
+from samples import fresh
+
+from greenshift.config import PlatformConfig
+from greenshift.loader import Document
+from greenshift.validation import Report, validate_documents
+
+
+def _docs(*bodies: dict[str, Any]) -> list[Document]:
+    return [Document("in.yaml", 1 + 10 * i, body) for i, body in enumerate(bodies)]
+
+
+def _lines(report: Report) -> list[str]:
+    return [str(f) for f in report.findings]
+
+
+def test_a_consistent_set_is_valid() -> None:
+    report = validate_documents(_docs(fresh("WalletTenant"), fresh("DocumentSource"), fresh("GatewayRoute")))
+    assert _lines(report) == []
+    assert report.resources == 3
+
+
+def test_finding_line_format() -> None:
+    route = fresh("GatewayRoute")
+    route["spec"]["pathPrefix"] = "/Identity"
+    report = validate_documents(_docs(fresh("WalletTenant"), route))
+    assert _lines(report) == [
+        "in.yaml:11: warning: GatewayRoute/identity: spec.pathPrefix: "
+        "segment 'Identity' is not lowerCamelCase (e.g. documentTypes, v2) [belgif REST guide]"
+    ]
+    assert (report.errors, report.warnings) == (0, 1)
+
+
+def test_route_against_the_tenant_of_its_namespace() -> None:
+    other = fresh("WalletTenant")
+    other["metadata"]["name"] = "rsz"
+    other["spec"]["allowedHosts"] = ["api.rsz.be"]
+    route = fresh("GatewayRoute")
+    route["metadata"]["namespace"] = "wallet-rsz"
+    report = validate_documents(_docs(fresh("WalletTenant"), other, route))
+    [finding] = report.findings
+    assert finding.problem.reason == "HostNotAllowed"
+    assert "spec.host" in str(finding)
+
+
+def test_tenant_with_an_explicit_namespace_is_found() -> None:
+    tenant = fresh("WalletTenant")
+    tenant["spec"]["namespace"] = "bosa"
+    route = fresh("GatewayRoute")
+    route["metadata"]["namespace"] = "bosa"
+    assert _lines(validate_documents(_docs(tenant, route))) == []
+
+
+def test_namespaced_resource_without_a_tenant_is_an_error() -> None:
+    report = validate_documents(_docs(fresh("DocumentSource"), fresh("GatewayRoute")))
+    assert [f.problem.reason for f in report.findings] == ["NoTenant", "NoTenant"]
+    assert all(
+        "metadata.namespace: namespace wallet-bosa belongs to no WalletTenant" in line
+        for line in _lines(report)
+    )
+
+
+def test_namespaced_resource_without_a_namespace_is_an_error() -> None:
+    source = fresh("DocumentSource")
+    del source["metadata"]["namespace"]
+    [finding] = validate_documents(_docs(fresh("WalletTenant"), source)).findings
+    assert finding.problem.field == "metadata.namespace"
+    assert "not set" in finding.problem.message
+
+
+def test_unknown_kind_and_api_version_are_named() -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    old = fresh("WalletTenant") | {"apiVersion": "greenshift.io/v1"}
+    nokind = {"apiVersion": "greenshift.io/v1alpha1", "metadata": {"name": "x"}}
+    lines = _lines(validate_documents(_docs(secret, old, nokind)))
+    assert lines[0].startswith(
+        "in.yaml:1: Secret/s: kind: unknown kind 'Secret'; allowed: apiVersion greenshift.io/v1alpha1"
+    )
+    assert "apiVersion: unknown apiVersion 'greenshift.io/v1' (not served) for WalletTenant" in lines[1]
+    assert "allowed: greenshift.io/v1alpha1" in lines[1]
+    assert "?/x: kind: required" in lines[2]
+
+
+def test_platform_config_among_the_inputs_is_used() -> None:
+    config = {"apiVersion": "greenshift.io/v1alpha1", "kind": "PlatformConfig", "styleGuide": "enforce"}
+    route = fresh("GatewayRoute")
+    route["spec"]["pathPrefix"] = "/Identity"
+    report = validate_documents(_docs(config, fresh("WalletTenant"), route))
+    assert report.config.styleGuide == "enforce"
+    assert report.resources == 2
+    assert [f.problem.severity for f in report.findings] == ["error"]
+
+
+def test_equal_platform_configs_are_accepted_different_ones_conflict() -> None:
+    doc = {"kind": "PlatformConfig", "styleGuide": "off"}
+    same = validate_documents(_docs(doc, fresh("WalletTenant")), PlatformConfig(styleGuide="off"))
+    assert _lines(same) == []
+    [finding] = validate_documents(_docs(doc, fresh("WalletTenant")), PlatformConfig()).findings
+    assert finding.subject == "PlatformConfig"
+    assert "conflicts with the platform configuration of --platform-config" in finding.problem.message
+
+
+def test_invalid_platform_config_document_is_reported() -> None:
+    [finding] = validate_documents(_docs({"kind": "PlatformConfig", "styleGuide": "strict"})).findings
+    assert "styleGuide: must be one of enforce, warn, off" in str(finding)
+
+
+def test_host_and_path_must_be_unique_among_the_inputs() -> None:
+    second = fresh("GatewayRoute")
+    second["metadata"]["name"] = "identity-copy"
+    second["spec"]["pathPrefix"] = "/identity/v1/"
+    report = validate_documents(_docs(fresh("WalletTenant"), fresh("GatewayRoute"), second))
+    [finding] = report.findings
+    assert finding.subject == "GatewayRoute/identity-copy"
+    assert finding.problem.reason == "RouteConflict"
+    assert "already claimed by GatewayRoute wallet-bosa/identity" in finding.problem.message
+
+
+def test_duplicates_and_shared_namespaces_are_errors() -> None:
+    twin = fresh("WalletTenant")
+    twin["metadata"]["name"] = "bosa-two"
+    twin["spec"]["namespace"] = "wallet-bosa"
+    report = validate_documents(_docs(fresh("WalletTenant"), fresh("WalletTenant"), twin))
+    assert [f.problem.reason for f in report.findings] == ["Duplicate", "NamespaceConflict"]
+    assert "also at in.yaml:1" in report.findings[0].problem.message
+
+
+def test_tenant_quota_on_counts() -> None:
+    tenant = fresh("WalletTenant")
+    tenant["spec"]["quota"] = {"documentSources": 1}
+    second = fresh("DocumentSource")
+    second["metadata"]["name"] = "ehic"
+    [finding] = validate_documents(_docs(tenant, fresh("DocumentSource"), second)).findings
+    assert finding.subject == "DocumentSource/ehic"
+    assert finding.problem.reason == "QuotaExceeded"
+    assert "quota.documentSources" in finding.problem.message
+
+
+def test_semantic_rule_does_not_repeat_a_schema_error() -> None:
+    source = fresh("DocumentSource")
+    source["spec"]["upstream"]["url"] = "http://rrn.fsb.belgium.be"
+    source["spec"]["connector"]["image"] = "nginx"
+    report = validate_documents(_docs(fresh("WalletTenant"), source))
+    fields = [f.problem.field for f in report.findings]
+    assert fields.count("spec.upstream.url") == 1
+    assert [f.problem.reason for f in report.findings if f.problem.field == "spec.connector.image"] == [
+        "ImageNotCertified",
+        "ImageNotPinned",
+    ]
+
+
+def test_mistyped_documents_never_raise() -> None:
+    bodies: list[dict[str, Any]] = [
+        {"kind": 5},
+        {"kind": "WalletTenant", "apiVersion": "greenshift.io/v1alpha1", "metadata": [], "spec": "x"},
+        {
+            "kind": "GatewayRoute",
+            "apiVersion": "greenshift.io/v1alpha1",
+            "metadata": {"name": 1, "namespace": 2},
+        },
+        {
+            "kind": "DocumentSource",
+            "apiVersion": "greenshift.io/v1alpha1",
+            "metadata": {"name": "a"},
+            "spec": None,
+        },
+        {"kind": "PlatformConfig", "images": "nope"},
+    ]
+    report = validate_documents(_docs(*bodies))
+    assert report.errors >= len(bodies)
