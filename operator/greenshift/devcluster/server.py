@@ -62,7 +62,8 @@ def parse_path(path: str) -> Target | None:
         return None
     namespace: str | None = None
     # /api/v1/namespaces/NAME/status is the namespace's own subresource, not a resource in it.
-    if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and len(rest) == 3):
+    namespace_subresource = group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
+    if rest[0] == "namespaces" and len(rest) >= 3 and not namespace_subresource:
         namespace, rest = rest[1], rest[2:]
     if len(rest) > 3 or not all(rest):
         return None
