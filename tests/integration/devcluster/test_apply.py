@@ -17,7 +17,8 @@ def config(data: dict[str, str], labels: dict[str, str] | None = None) -> dict[s
 
 
 async def test_apply_creates_then_merges_and_prunes(client: aiohttp.ClientSession) -> None:
-    yaml_body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  labels: {tier: web}\ndata:\n  a: '1'\n  b: '2'\n"
+    yaml_body = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, labels: {tier: web}}\n"
+    yaml_body += "data:\n  a: '1'\n  b: '2'\n"
     status, obj = await request(
         client, "PATCH", CONFIGMAP, yaml_body, APPLY, fieldManager="deployer", force="true"
     )

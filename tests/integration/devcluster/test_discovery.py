@@ -29,7 +29,9 @@ async def test_builtin_discovery(client: aiohttp.ClientSession) -> None:
     assert "namespaces/status" in core_resources
     _, groups = await request(client, "GET", "/apis")
     names = {group["name"]: group["preferredVersion"]["version"] for group in groups["groups"]}
-    assert names["apps"] == "v1" and names["autoscaling"] == "v2" and names["policy"] == "v1"
+    assert names["apps"] == "v1"
+    assert names["autoscaling"] == "v2"
+    assert names["policy"] == "v1"
     assert {"networking.k8s.io", "rbac.authorization.k8s.io", "coordination.k8s.io", "events.k8s.io"} <= set(
         names
     )

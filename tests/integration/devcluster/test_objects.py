@@ -25,10 +25,12 @@ async def test_create_sets_server_metadata(client: aiohttp.ClientSession) -> Non
     assert int(second["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
     assert meta["managedFields"][0]["manager"] == "Python"  # from the User-Agent, as kubernetes does
     assert meta["managedFields"][0]["operation"] == "Update"
-    assert first["kind"] == "ConfigMap" and first["apiVersion"] == "v1"
+    assert first["kind"] == "ConfigMap"
+    assert first["apiVersion"] == "v1"
 
     status, fetched = await request(client, "GET", f"{CONFIGMAPS}/a")
-    assert status == 200 and fetched == first
+    assert status == 200
+    assert fetched == first
 
 
 async def test_create_conflicts_and_absences(client: aiohttp.ClientSession) -> None:
@@ -52,7 +54,8 @@ async def test_stale_resource_version_conflicts(client: aiohttp.ClientSession) -
     _, obj = await request(client, "POST", CONFIGMAPS, {"metadata": {"name": "a"}, "data": {"k": "1"}})
     stale = obj["metadata"]["resourceVersion"]
     status, updated = await request(client, "PUT", f"{CONFIGMAPS}/a", {**obj, "data": {"k": "2"}})
-    assert status == 200 and updated["data"] == {"k": "2"}
+    assert status == 200
+    assert updated["data"] == {"k": "2"}
 
     status, answer = await request(client, "PUT", f"{CONFIGMAPS}/a", {**obj, "data": {"k": "3"}})
     assert (status, answer["reason"]) == (409, "Conflict")
@@ -83,7 +86,8 @@ async def test_patch_formats(client: aiohttp.ClientSession) -> None:
     status, obj = await request(
         client, "PATCH", f"{CONFIGMAPS}/a", {"data": {"z": "1"}}, "application/strategic-merge-patch+json"
     )
-    assert status == 200 and obj["data"] == {"k": "v", "z": "1"}
+    assert status == 200
+    assert obj["data"] == {"k": "v", "z": "1"}
 
     rv = obj["metadata"]["resourceVersion"]
     ops = [
@@ -110,7 +114,8 @@ async def test_patch_formats(client: aiohttp.ClientSession) -> None:
 async def test_no_op_writes_keep_the_resource_version(client: aiohttp.ClientSession) -> None:
     _, obj = await request(client, "POST", CONFIGMAPS, {"metadata": {"name": "a"}, "data": {"k": "v"}})
     status, same = await request(client, "PATCH", f"{CONFIGMAPS}/a", {"data": {"k": "v"}}, MERGE)
-    assert status == 200 and same["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
+    assert status == 200
+    assert same["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
 
 
 async def test_generation(client: aiohttp.ClientSession, crd: dict[str, Any]) -> None:

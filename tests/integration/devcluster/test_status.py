@@ -23,20 +23,24 @@ async def test_status_subresource_splits_writes(client: aiohttp.ClientSession, c
     _, obj = await request(
         client, "PATCH", f"{WIDGETS}/w", {"spec": {"color": "blue"}, "status": {"x": 1}}, MERGE
     )
-    assert obj["spec"]["color"] == "blue" and "status" not in obj
+    assert obj["spec"]["color"] == "blue"
+    assert "status" not in obj
 
     patch = {"spec": {"color": "green"}, "metadata": {"labels": {"a": "b"}}, "status": {"x": 1}}
     _, obj = await request(client, "PATCH", f"{WIDGETS}/w/status", patch, MERGE)
     assert obj["status"] == {"x": 1}
-    assert obj["spec"]["color"] == "blue" and "labels" not in obj["metadata"]
+    assert obj["spec"]["color"] == "blue"
+    assert "labels" not in obj["metadata"]
 
     status, got = await request(client, "GET", f"{WIDGETS}/w/status")
-    assert status == 200 and got == obj
+    assert status == 200
+    assert got == obj
 
     replaced = {**obj, "status": {"y": 2}}
     del replaced["metadata"]["resourceVersion"]
     status, obj = await request(client, "PUT", f"{WIDGETS}/w/status", replaced)
-    assert status == 200 and obj["status"] == {"y": 2}
+    assert status == 200
+    assert obj["status"] == {"y": 2}
 
     status, _ = await request(client, "GET", "/api/v1/namespaces/default/configmaps/x/status")
     assert status == 404  # ConfigMaps have no status subresource
