@@ -191,6 +191,8 @@ class ApiServer(KubernetesEmulator):
             raise errors.no_such_route()
         counted = f"{verb}-{target.subresource}" if target.subresource else verb
         self.request_counts[counted, rt.name] += 1
+        if verb in WRITES and request.params.get("dryRun"):
+            raise errors.bad_request("the dev cluster does not support dry-run requests")
         if verb in WRITES and self.faults is not None:
             write = WriteRequest(counted, rt.name, target.namespace, target.name, self._body(request))
             fault = self.faults(write)

@@ -1,12 +1,15 @@
 """Object writes over HTTP: metadata, optimistic concurrency, patch formats, namespaces."""
 
+import copy
 import re
 import uuid
 from typing import Any
 
 import aiohttp
 
-from .conftest import WIDGETS, request
+from greenshift.devcluster import DevCluster
+
+from .conftest import CRD, WIDGETS, request
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 MERGE = "application/merge-patch+json"
@@ -142,3 +145,36 @@ async def test_cluster_scoped_and_generated_names(client: aiohttp.ClientSession)
     assert ns["status"] == {"phase": "Active"}
     status, _ = await request(client, "GET", f"/api/v1/namespaces/{ns['metadata']['name']}")
     assert status == 200
+
+
+async def test_validator_rejects_writes() -> None:
+    def small_widgets(obj: dict[str, Any]) -> list[str]:
+        size = obj.get("spec", {}).get("size", 0)
+        return [f"spec.size: Invalid value: {size}: must be at most 5"] if size > 5 else []
+
+    async with DevCluster(validator=small_widgets) as cluster, aiohttp.ClientSession(cluster.url) as client:
+        await request(client, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", CRD)
+        status, answer = await request(
+            client, "POST", WIDGETS, {"metadata": {"name": "w"}, "spec": {"size": 9}}
+        )
+        assert (status, answer["reason"]) == (422, "Invalid")
+        assert answer["details"]["causes"] == [
+            {"reason": "FieldValueInvalid", "message": "spec.size: Invalid value: 9: must be at most 5"}
+        ]
+        status, _ = await request(client, "POST", WIDGETS, {"metadata": {"name": "w"}})
+        assert status == 201  # size defaults to 3
+        status, _ = await request(client, "PATCH", f"{WIDGETS}/w", {"spec": {"size": 6}}, MERGE)
+        assert status == 422
+        status, _ = await request(client, "POST", CONFIGMAPS, {"metadata": {"name": "x"}}, dryRun="All")
+        assert status == 400  # dry runs are refused rather than written
+
+
+async def test_custom_resource_versions_share_objects(client: aiohttp.ClientSession) -> None:
+    crd = copy.deepcopy(CRD)
+    v1 = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [{**v1, "name": "v1beta1", "storage": False}, v1]
+    await request(client, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    await request(client, "POST", WIDGETS, {"metadata": {"name": "w"}})
+    status, obj = await request(client, "GET", WIDGETS.replace("/v1/", "/v1beta1/") + "/w")
+    assert status == 200
+    assert obj["apiVersion"] == "example.com/v1beta1"
