@@ -1,0 +1,86 @@
+"""The template machinery: JSON-only output, one object per template, YAML-safe encoding."""
+
+import importlib.resources
+import re
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from greenshift.render.common import RenderError, environment, render_template, to_json
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def template_names() -> list[str]:
+    root = importlib.resources.files("greenshift.templates")
+    return sorted(
+        f"{folder.name}/{entry.name}"
+        for folder in root.iterdir()
+        if folder.is_dir() and not folder.name.startswith("__")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".j2")
+    )
+
+
+@given(JSON)
+def test_to_json_round_trips_through_yaml(value: object) -> None:
+    assert yaml.safe_load(to_json(value)) == value
+    assert yaml.safe_load(f"key: {to_json(value)}\nnext: 1\n") == {"key": value, "next": 1}
+
+
+def test_one_template_per_child() -> None:
+    assert template_names() == [
+        "documentsource/configmap.yaml.j2",
+        "documentsource/deployment.yaml.j2",
+        "documentsource/horizontalpodautoscaler.yaml.j2",
+        "documentsource/persistentvolumeclaim.yaml.j2",
+        "documentsource/poddisruptionbudget.yaml.j2",
+        "documentsource/service.yaml.j2",
+        "documentsource/servicemonitor.yaml.j2",
+        "gatewayroute/certificate.yaml.j2",
+        "gatewayroute/httproute.yaml.j2",
+        "gatewayroute/ingress.yaml.j2",
+        "gatewayroute/route.yaml.j2",
+        "tenant/limitrange.yaml.j2",
+        "tenant/namespace.yaml.j2",
+        "tenant/networkpolicy-allow-dns.yaml.j2",
+        "tenant/networkpolicy-allow-egress-upstreams.yaml.j2",
+        "tenant/networkpolicy-allow-from-gateway.yaml.j2",
+        "tenant/networkpolicy-allow-same-namespace.yaml.j2",
+        "tenant/networkpolicy-default-deny.yaml.j2",
+        "tenant/resourcequota.yaml.j2",
+        "tenant/rolebinding.yaml.j2",
+    ]
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_printed_value_is_json_encoded(name: str) -> None:
+    text = importlib.resources.files("greenshift.templates").joinpath(*name.split("/")).read_text()
+    expressions = re.findall(r"{{(.*?)}}", text)
+    assert expressions
+    assert all(expr.strip().endswith("| tojson") for expr in expressions), expressions
+
+
+def test_printing_a_raw_value_is_refused() -> None:
+    with pytest.raises(RenderError, match="without the tojson filter"):
+        environment().from_string("name: {{ value }}").render(value="x\n---\nkind: Secret")
+
+
+def test_undefined_values_are_errors() -> None:
+    with pytest.raises(Exception, match="undefined"):
+        render_template(
+            "tenant/resourcequota.yaml.j2", api_version="v1", kind="ResourceQuota", metadata={"name": "n"}
+        )
+
+
+def test_output_must_be_the_expected_object() -> None:
+    meta = {"name": "n", "labels": {}}
+    assert render_template("tenant/namespace.yaml.j2", api_version="v1", kind="Namespace", metadata=meta)
+    with pytest.raises(RenderError, match="expected"):
+        render_template("tenant/namespace.yaml.j2", api_version="v1", kind="ConfigMap", metadata=meta)

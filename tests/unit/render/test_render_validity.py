@@ -1,0 +1,288 @@
+"""Every rendered object is valid, Pod Security restricted, isolated, injection-proof and deterministic."""
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from render_support import (
+    EXAMPLES,
+    config,
+    live,
+    pod_specs,
+    restricted_violations,
+    route,
+    source,
+    tenant,
+    validate_object,
+)
+
+from greenshift.config import PlatformConfig
+from greenshift.loader import load_documents
+from greenshift.render import render_document_source, render_gateway_route, render_resources, render_tenant
+
+FLAVORS = ["ingress", "gateway-api", "openshift-route"]
+
+
+def render_examples(cfg: PlatformConfig | None = None) -> list[dict[str, Any]]:
+    return render_resources(load_documents([EXAMPLES]), cfg)
+
+
+def variations() -> list[dict[str, Any]]:
+    """Objects rendered over what changes children: flavor, tls, tier, suspension, scaling, cache."""
+    objects: list[dict[str, Any]] = []
+    sources = [
+        source(),
+        source(connector={"image": "registry.greenshift.local/certified/c:1", "replicas": 0}),
+        source(
+            connector={"image": "registry.greenshift.local/certified/c:1", "autoscaling": {"maxReplicas": 4}}
+        ),
+        source(
+            cache={"size": "2Gi", "storageClassName": "fast", "retainOnDelete": False},
+            upstream={
+                "url": "https://x.example.be",
+                "protocol": "SOAP",
+                "soapAction": "urn:a",
+                "credentialsSecretRef": {"name": "creds"},
+            },
+            connector={
+                "image": "registry.greenshift.local/certified/c@sha256:" + "a" * 64,
+                "resources": {"requests": {"cpu": "100m", "memory": 134217728}, "limits": {"memory": "1Gi"}},
+            },
+        ),
+    ]
+    routes = [
+        route(),
+        route(tls={"secretName": "wallet-tls"}, rateLimit={"requestsPerMinute": 60, "burst": 10}),
+        route(
+            tls={"issuerRef": {"name": "acme", "kind": "ClusterIssuer"}},
+            backend={"service": {"name": "verifier", "port": 8443}},
+            authentication={"type": "oidc", "oidc": {"issuer": "https://idp.example.be", "audience": "w"}},
+        ),
+        route(authentication={"type": "mtls"}, protocol="SOAP", timeoutSeconds=300),
+    ]
+    tenants = [
+        tenant(),
+        tenant(
+            tier="critical", viewers=[{"kind": "User", "name": "v"}], egress={"allowedCIDRs": ["10.0.0.0/8"]}
+        ),
+        tenant(suspended=True),
+    ]
+    for flavor, extras in itertools.product(FLAVORS, [False, True]):
+        cfg = config(
+            gateway={"flavor": flavor},
+            monitoring={"prometheusOperator": extras},
+            certificates={"certManager": extras},
+        )
+        for ten in tenants:
+            owner = live(ten)
+            objects += render_tenant(owner, cfg)
+            for src in sources:
+                objects += render_document_source(live(src), owner, cfg)
+            for rt in routes:
+                objects += render_gateway_route(live(rt), owner, cfg)
+    return objects
+
+
+VARIATIONS = variations()
+
+
+def test_examples_render_every_kind() -> None:
+    kinds = {obj["kind"] for obj in render_examples()}
+    assert kinds >= {
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "RoleBinding",
+        "ConfigMap",
+        "PersistentVolumeClaim",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ServiceMonitor",
+        "Certificate",
+        "Ingress",
+    }
+
+
+def test_examples_cover_every_document_type() -> None:
+    types = {
+        d.body["spec"]["documentType"]
+        for d in load_documents([EXAMPLES])
+        if d.body["kind"] == "DocumentSource"
+    }
+    assert types == {
+        "identity",
+        "isi-plus",
+        "mybenefits",
+        "marriage-certificate",
+        "driving-licence",
+        "ehic",
+        "custom",
+    }
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_every_example_object_is_valid(flavor: str) -> None:
+    docs = [d for d in load_documents([EXAMPLES]) if d.body["kind"] != "PlatformConfig"]
+    cfg = config(
+        gateway={"flavor": flavor},
+        monitoring={"prometheusOperator": True},
+        certificates={"certManager": True},
+    )
+    for obj in render_resources(docs, cfg):
+        validate_object(obj)
+
+
+def test_every_variation_object_is_valid() -> None:
+    kinds = {obj["kind"] for obj in VARIATIONS}
+    assert {
+        "HTTPRoute",
+        "Route",
+        "Ingress",
+        "Certificate",
+        "ServiceMonitor",
+        "HorizontalPodAutoscaler",
+    } <= kinds
+    for obj in VARIATIONS:
+        validate_object(obj)
+
+
+def test_invalid_objects_are_caught() -> None:
+    """The validators are strict: a misspelt field or a bad enum fails."""
+    (ingress,) = render_gateway_route(route(), tenant(), PlatformConfig())
+    ingress["spec"]["ingressClass"] = "nginx"
+    with pytest.raises(Exception, match="ingressClass"):
+        validate_object(ingress)
+    cfg = config(gateway={"flavor": "openshift-route"})
+    (route_obj,) = render_gateway_route(route(), tenant(), cfg)
+    route_obj["spec"]["tls"]["termination"] = "offload"
+    with pytest.raises(Exception, match="offload"):
+        validate_object(route_obj)
+
+
+@pytest.mark.parametrize("objects", [VARIATIONS, render_examples()], ids=["variations", "examples"])
+def test_every_pod_template_is_pod_security_restricted(objects: list[dict[str, Any]]) -> None:
+    pods = pod_specs(objects)
+    assert pods
+    for pod in pods:
+        assert restricted_violations(pod) == []
+        for container in pod["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["automountServiceAccountToken"] is False
+
+
+def test_restricted_checker_catches_violations() -> None:
+    pod = {
+        "hostNetwork": True,
+        "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+        "containers": [
+            {"name": "c", "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}}}
+        ],
+    }
+    problems = restricted_violations(pod)
+    for expected in (
+        "hostNetwork",
+        "hostPath",
+        "privileged",
+        "allowPrivilegeEscalation",
+        "runAsNonRoot",
+        "seccomp",
+    ):
+        assert any(expected in p for p in problems), expected
+    assert any("drop ALL" in p for p in problems)
+    assert any("capabilities added" in p for p in problems)
+
+
+def test_every_tenant_has_default_deny() -> None:
+    objects = render_examples()
+    namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    denied = {
+        o["metadata"]["namespace"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["name"] == "default-deny"
+        and o["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    }
+    assert len(namespaces) == 5
+    assert namespaces == denied
+
+
+def test_every_child_carries_the_contract_labels() -> None:
+    for obj in [*render_examples(), *VARIATIONS]:
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "greenshift-operator"
+        assert labels["greenshift.io/tenant"]
+
+
+def test_namespaces_are_never_owned() -> None:
+    assert all("ownerReferences" not in o["metadata"] for o in VARIATIONS if o["kind"] == "Namespace")
+
+
+def test_rendering_is_deterministic() -> None:
+    assert yaml.safe_dump_all(render_examples()) == yaml.safe_dump_all(render_examples())
+    assert variations() == VARIATIONS
+
+
+HOSTILE = [
+    'x"\n---\nkind: ClusterRoleBinding',
+    "x\n---\nkind: ClusterRoleBinding\nmetadata: {name: pwned}",
+    "{{ 7*7 }}",
+    "{% raw %}{{ config }}",
+    "a: b\n  c: [d",
+    "!!python/object:os.system 'id'",
+    "&anchor *alias | > # comment",
+    "\u2028line\u2029sep\x85nel\ufeffbom\x00nul\x7f",
+    "emoji 😀 and ünïcode",
+]
+
+
+def kinds(objects: list[dict[str, Any]]) -> list[str]:
+    return [o["kind"] for o in objects]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_user_strings_render_as_data(value: str) -> None:
+    ten = tenant(displayName=value, owners=[{"kind": "User", "name": value}])
+    children = render_tenant(ten, PlatformConfig())
+    assert kinds(children) == kinds(render_tenant(tenant(), PlatformConfig()))
+    assert children[0]["metadata"]["annotations"]["greenshift.io/display-name"] == value
+    assert children[-1]["subjects"][0]["name"] == value
+
+    src = source(
+        upstream={"url": "https://x.example.be/" + value, "protocol": "SOAP", "soapAction": value},
+        connector={"image": value, "replicas": 1},
+    )
+    children = render_document_source(src, tenant(), PlatformConfig())
+    assert kinds(children) == ["ConfigMap", "Deployment", "Service"]
+    deployment = children[1]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == value
+    settings = json.loads(children[0]["data"]["connector.json"])
+    assert settings["upstream"]["soapAction"] == value
+
+    oidc = {"type": "oidc", "oidc": {"issuer": "https://idp/" + value, "audience": value}}
+    cfg = config(gateway={"flavor": "openshift-route"}, certificates={"certManager": True})
+    rt = route(
+        host=value,
+        pathPrefix="/" + value,
+        authentication=oidc,
+        tls={"issuerRef": {"name": value, "kind": "Issuer"}},
+    )
+    children = render_gateway_route(rt, tenant(), cfg)
+    assert kinds(children) == ["Certificate", "Route"]
+    assert children[1]["spec"]["host"] == value
+    assert children[1]["spec"]["path"] == "/" + value
+    assert children[1]["metadata"]["annotations"]["greenshift.io/oidc-audience"] == value
+    assert children[0]["spec"]["issuerRef"]["name"] == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_display_name_round_trips(value: str) -> None:
+    namespace = render_tenant(tenant(displayName=value), PlatformConfig())[0]
+    assert namespace["metadata"]["annotations"]["greenshift.io/display-name"] == value
