@@ -268,9 +268,9 @@ class ObjectApi:
         return self.store.put(key, new)
 
     def _delete_key(self, key: ObjectKey) -> None:
-        obj = self.store.get(key)
+        """Delete an object if it still exists (a cascade may have taken it already)."""
         rt = self._type_of(key)
-        if obj is not None and rt is not None:
+        if rt is not None:
             self.delete(rt, key[2] or None, key[3])
 
     def _type_of(self, key: ObjectKey) -> ResourceType | None:
