@@ -31,7 +31,9 @@ def _module(name: str) -> CommandModule:
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="greenshift", description="The Greenshift wallet platform operator.")
+    parser = argparse.ArgumentParser(
+        prog="greenshift", description="The Greenshift wallet platform operator."
+    )
     parser.add_argument("--version", action="version", version=f"greenshift {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():

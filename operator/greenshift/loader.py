@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from greenshift.constants import GROUP, KINDS
+
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -25,6 +27,18 @@ class Document:
     @property
     def where(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+def is_foreign(body: dict[str, Any]) -> bool:
+    """A Kubernetes object that is not Greenshift's (e.g. an agency's own Service in a GitOps folder).
+
+    ``render`` and ``validate`` pass these over, the demo applies them as a GitOps sync would.
+    A kind of Greenshift's under another apiVersion is not foreign: that is a mistake to report.
+    """
+    api_version, kind = body.get("apiVersion"), body.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
+        return False
+    return api_version.split("/")[0] != GROUP and kind not in (*KINDS, "PlatformConfig")
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

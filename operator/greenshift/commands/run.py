@@ -12,18 +12,34 @@ from greenshift.runner import OperatorOptions, run_operator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--platform-config", metavar="FILE", help="the PlatformConfig YAML (default: built-in)")
+    parser.add_argument(
+        "--platform-config", metavar="FILE", help="the PlatformConfig YAML (default: built-in)"
+    )
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--namespace", "-n", action="append", default=[], metavar="NS",
-                       help="watch only this namespace (repeatable); tenants are cluster-scoped and always watched")
-    scope.add_argument("--all-namespaces", "-A", action="store_true", help="watch the whole cluster (the default)")
-    parser.add_argument("--liveness", metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz")
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch only this namespace (repeatable); tenants are cluster-scoped and always watched",
+    )
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="watch the whole cluster (the default)"
+    )
+    parser.add_argument(
+        "--liveness", metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz"
+    )
     parser.add_argument("--log-format", choices=("plain", "json"), default="plain")
     peering = parser.add_mutually_exclusive_group()
-    peering.add_argument("--peering", metavar="NAME", help="coordinate replicas through this kopf peering object")
+    peering.add_argument(
+        "--peering", metavar="NAME", help="coordinate replicas through this kopf peering object"
+    )
     peering.add_argument("--standalone", action="store_true", help="no peering: this is the only replica")
     parser.add_argument("--workers", type=int, default=16, help="concurrent reconciles (default 16)")
-    parser.add_argument("--resync-seconds", type=float, default=600.0, help="safety-net resync period (default 600)")
+    parser.add_argument(
+        "--resync-seconds", type=float, default=600.0, help="safety-net resync period (default 600)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG")
 
 

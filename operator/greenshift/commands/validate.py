@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{counts} in {_plural(report.resources, 'resource')}")
         return 1
     summary = f"{_plural(report.resources, 'resource')} valid"
+    if report.foreign:
+        summary += f" ({_plural(report.foreign, 'other Kubernetes object')} passed over)"
     print(f"{summary}, {_plural(report.warnings, 'warning')}" if report.warnings else summary)
     return 0
 

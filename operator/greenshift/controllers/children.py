@@ -25,7 +25,12 @@ ChildKey = tuple[str, str, str, str]
 
 def child_key(obj: Mapping[str, Any]) -> ChildKey:
     meta = obj.get("metadata", {})
-    return (str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta["name"]))
+    return (
+        str(obj.get("apiVersion")),
+        str(obj.get("kind")),
+        str(meta.get("namespace") or ""),
+        str(meta["name"]),
+    )
 
 
 def stamp(desired: Body, owner: ObjectKey) -> Body:
@@ -46,9 +51,7 @@ def is_subset(want: Any, have: Any) -> bool:
     if isinstance(want, Mapping):
         return isinstance(have, Mapping) and all(k in have and is_subset(v, have[k]) for k, v in want.items())
     if isinstance(want, list):
-        return (
-            isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))
-        )
+        return isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))
     return bool(want == have) or (isinstance(want, int | float) and str(want) == str(have))
 
 

@@ -8,6 +8,7 @@ import kopf
 
 from greenshift.config import PlatformConfig
 from greenshift.constants import KIND_ROUTE, KIND_TENANT
+from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.queue import WorkQueue
 from greenshift.kube import KubeClient
@@ -22,6 +23,7 @@ class Context:
     settings: kopf.OperatorSettings
     queue: WorkQueue[ObjectKey]
     indices: Mapping[str, kopf.Index[Any, Any]]
+    events: EventPoster
     # resourceVersions the operator itself produced, so that the echo of its own status
     # write does not trigger another reconcile.
     own_versions: dict[ObjectKey, str] = field(default_factory=dict)
@@ -64,12 +66,13 @@ class Context:
         return sorted(self._all("route_claims", (host, path)))
 
     def routes_to_service(self, namespace: str, service: str) -> list[ObjectKey]:
-        return [ObjectKey(KIND_ROUTE, namespace, name) for name in self._all("route_backends", (namespace, service))]
+        return [
+            ObjectKey(KIND_ROUTE, namespace, name)
+            for name in self._all("route_backends", (namespace, service))
+        ]
 
     def count(self, kind: str, namespace: str) -> int:
         return sum(1 for k, _ in self._all("by_namespace", namespace) if k == kind)
 
     def logger(self, body: Body) -> kopf.ObjectLogger:
         return kopf.ObjectLogger(body=body, settings=self.settings)  # type: ignore[arg-type]
-
-

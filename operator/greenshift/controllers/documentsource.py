@@ -7,9 +7,18 @@ from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.lifecycle import ensure_finalizer, is_deleting, remove_finalizer, write_status
+from greenshift.controllers.lifecycle import (
+    RETRY_REFUSED_SECONDS,
+    apply_failed,
+    ensure_finalizer,
+    is_deleting,
+    remove_finalizer,
+    report_sync,
+    write_status,
+)
+from greenshift.controllers.queue import Requeue
 from greenshift.controllers.spec_checks import source_problems
-from greenshift.kube import ref_of_kind
+from greenshift.kube import PermanentApiError, ref_of_kind
 from greenshift.render.documentsource import render_document_source
 
 Body = Mapping[str, Any]
@@ -26,23 +35,30 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
     await ensure_finalizer(ctx, source)
     tenant = ctx.tenant_for_namespace(key.namespace)
     if tenant is None:
-        blocked = Condition("Available", "False", "NoTenant",
-                            f"Namespace {key.namespace} belongs to no WalletTenant; nothing is deployed.")
+        blocked = Condition(
+            "Available",
+            "False",
+            "NoTenant",
+            f"Namespace {key.namespace} belongs to no WalletTenant; nothing is deployed.",
+        )
         await write_status(ctx, source, source_status(source, None, blocked=blocked))
         return
     problems = source_problems(source, ctx.config)
     if problems:
         first = problems[0]
         blocked = Condition("Available", "Unknown", first.reason, "; ".join(map(str, problems)))
-        await write_status(ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked))
+        await write_status(
+            ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked)
+        )
         return
     desired = render_document_source(dict(source), dict(tenant), ctx.config)
-    result = await sync_children(ctx.client, key, desired, ctx.children(key))
-    if result.applied or result.pruned:
-        ctx.logger(source).info(
-            f"Applied {len(result.applied)} and pruned {len(result.pruned)} children of DocumentSource "
-            f"{key.namespace}/{key.name}."
-        )
+    try:
+        result = await sync_children(ctx.client, key, desired, ctx.children(key))
+    except PermanentApiError as exc:
+        failed = apply_failed("Available", exc)
+        await write_status(ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=failed))
+        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+    report_sync(ctx, source, result)
     deployment = _deployment(result.live.values())
     suspended = bool((tenant.get("spec") or {}).get("suspended"))
     await write_status(ctx, source, source_status(source, deployment, suspended=suspended))
@@ -64,7 +80,9 @@ def source_status(
         available = blocked
         progressing = Condition("Progressing", "False", blocked.reason, blocked.message)
     elif suspended:
-        available = Condition("Available", "False", "Suspended", "The tenant is suspended: scaled to 0, data kept.")
+        available = Condition(
+            "Available", "False", "Suspended", "The tenant is suspended: scaled to 0, data kept."
+        )
         progressing = Condition("Progressing", "False", "Suspended", "Nothing to roll out while suspended.")
     else:
         available, progressing = _rollout(deployment)
@@ -81,7 +99,10 @@ def source_status(
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": merge_conditions(
-            (source.get("status") or {}).get("conditions"), [ready, available, progressing], generation, now_rfc3339()
+            (source.get("status") or {}).get("conditions"),
+            [ready, available, progressing],
+            generation,
+            now_rfc3339(),
         ),
         "readyReplicas": ready_replicas,
     }
@@ -93,18 +114,28 @@ def source_status(
 def _rollout(deployment: Body | None) -> tuple[Condition, Condition]:
     if deployment is None:
         return (
-            Condition("Available", "False", "DeploymentMissing", "The connector Deployment is being created."),
+            Condition(
+                "Available", "False", "DeploymentMissing", "The connector Deployment is being created."
+            ),
             Condition("Progressing", "True", "Creating", "The connector Deployment is being created."),
         )
     status = deployment.get("status") or {}
     by_type = {c.get("type"): c for c in status.get("conditions") or []}
     avail = by_type.get("Available")
     if avail and avail.get("status") == "True":
-        available = Condition("Available", "True", "MinimumReplicasAvailable",
-                              f"{status.get('availableReplicas', 0)} replicas are available.")
+        available = Condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            f"{status.get('availableReplicas', 0)} replicas are available.",
+        )
     else:
-        available = Condition("Available", "False", str((avail or {}).get("reason") or "ReplicasUnavailable"),
-                              str((avail or {}).get("message") or "The connector has no available replicas yet."))
+        available = Condition(
+            "Available",
+            "False",
+            str((avail or {}).get("reason") or "ReplicasUnavailable"),
+            str((avail or {}).get("message") or "The connector has no available replicas yet."),
+        )
     wanted = (deployment.get("spec") or {}).get("replicas", status.get("replicas", 0))
     done = (
         int(status.get("observedGeneration") or 0) >= int(deployment["metadata"].get("generation") or 0)
@@ -114,8 +145,12 @@ def _rollout(deployment: Body | None) -> tuple[Condition, Condition]:
     progressing = (
         Condition("Progressing", "False", "RolloutComplete", "The latest connector version is rolled out.")
         if done
-        else Condition("Progressing", "True", "RolloutInProgress",
-                       f"{status.get('updatedReplicas', 0)} of {wanted} replicas run the latest version.")
+        else Condition(
+            "Progressing",
+            "True",
+            "RolloutInProgress",
+            f"{status.get('updatedReplicas', 0)} of {wanted} replicas run the latest version.",
+        )
     )
     return available, progressing
 
@@ -126,5 +161,7 @@ async def finalize_document_source(ctx: Context, source: Body) -> None:
     cache = (source.get("spec") or {}).get("cache") or {}
     if cache.get("size") and cache.get("retainOnDelete") is False:
         await ctx.client.delete(PVC, key.namespace, f"{key.name}-cache")
-        ctx.logger(source).info(f"Deleted cache volume {key.name}-cache of DocumentSource {key.namespace}/{key.name}.")
+        ctx.logger(source).info(
+            f"Deleted cache volume {key.name}-cache of DocumentSource {key.namespace}/{key.name}."
+        )
     await remove_finalizer(ctx, source)

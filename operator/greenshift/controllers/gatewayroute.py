@@ -12,8 +12,18 @@ from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.lifecycle import ensure_finalizer, is_deleting, remove_finalizer, write_status
+from greenshift.controllers.lifecycle import (
+    RETRY_REFUSED_SECONDS,
+    apply_failed,
+    ensure_finalizer,
+    is_deleting,
+    remove_finalizer,
+    report_sync,
+    write_status,
+)
+from greenshift.controllers.queue import Requeue
 from greenshift.controllers.spec_checks import route_problems
+from greenshift.kube import PermanentApiError
 from greenshift.render.gatewayroute import render_gateway_route
 
 Body = Mapping[str, Any]
@@ -31,13 +41,17 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     await ensure_finalizer(ctx, route)
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
-    desired = render_gateway_route(dict(route), dict(tenant), ctx.config) if tenant and accepted.status == "True" else []
-    result = await sync_children(ctx.client, key, desired, ctx.children(key))
-    if result.applied or result.pruned:
-        ctx.logger(route).info(
-            f"Applied {len(result.applied)} and pruned {len(result.pruned)} gateway objects of GatewayRoute "
-            f"{key.namespace}/{key.name}."
-        )
+    desired = (
+        render_gateway_route(dict(route), dict(tenant), ctx.config)
+        if tenant and accepted.status == "True"
+        else []
+    )
+    try:
+        result = await sync_children(ctx.client, key, desired, ctx.children(key))
+    except PermanentApiError as exc:
+        await write_status(ctx, route, route_status(route, apply_failed("Accepted", exc), False, warnings))
+        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+    report_sync(ctx, route, result)
     published = any(b.get("kind") in ROUTE_KINDS for b in result.live.values())
     await write_status(ctx, route, route_status(route, accepted, published, warnings))
 
@@ -66,11 +80,13 @@ def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Conditio
     key = key_of(route)
     spec = route.get("spec") or {}
     if tenant is None:
-        return Condition("Accepted", "False", "NoTenant",
-                         f"Namespace {key.namespace} belongs to no WalletTenant."), []
+        return Condition(
+            "Accepted", "False", "NoTenant", f"Namespace {key.namespace} belongs to no WalletTenant."
+        ), []
     if (tenant.get("spec") or {}).get("suspended"):
-        return Condition("Accepted", "False", "TenantSuspended",
-                         "The tenant is suspended: the route is unpublished."), []
+        return Condition(
+            "Accepted", "False", "TenantSuspended", "The tenant is suspended: the route is unpublished."
+        ), []
     problems = route_problems(route, tenant, ctx.config)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [str(p) for p in problems if p.severity == "warning"]
@@ -79,8 +95,12 @@ def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Conditio
     claims = ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix")))
     if claims and (claims[0][1], claims[0][2]) != (key.namespace, key.name):
         _, namespace, name = claims[0]
-        return Condition("Accepted", "False", "RouteConflict",
-                         f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}."), warnings
+        return Condition(
+            "Accepted",
+            "False",
+            "RouteConflict",
+            f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}.",
+        ), warnings
     backend_problem = _backend_problem(ctx, key.namespace, spec.get("backend") or {})
     if backend_problem is not None:
         return backend_problem, warnings
@@ -91,27 +111,49 @@ def _backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -
     if "documentSource" in backend:
         name = str(backend["documentSource"].get("name"))
         if ctx.body(ObjectKey("DocumentSource", namespace, name)) is None:
-            return Condition("Accepted", "False", "BackendNotFound",
-                             f"spec.backend.documentSource: no DocumentSource {name} in namespace {namespace}.")
+            return Condition(
+                "Accepted",
+                "False",
+                "BackendNotFound",
+                f"spec.backend.documentSource: no DocumentSource {name} in namespace {namespace}.",
+            )
         if ctx.service(namespace, name) is None:
-            return Condition("Accepted", "False", "BackendNotFound",
-                             f"spec.backend.documentSource: the Service of DocumentSource {name} does not exist yet.")
+            return Condition(
+                "Accepted",
+                "False",
+                "BackendNotFound",
+                f"spec.backend.documentSource: the Service of DocumentSource {name} does not exist yet.",
+            )
         return None
     service = backend.get("service") or {}
     name = str(service.get("name"))
     found = ctx.service(namespace, name)
     if found is None:
-        return Condition("Accepted", "False", "BackendNotFound",
-                         f"spec.backend.service: no Service {name} in namespace {namespace}.")
+        return Condition(
+            "Accepted",
+            "False",
+            "BackendNotFound",
+            f"spec.backend.service: no Service {name} in namespace {namespace}.",
+        )
     if found.get("type") == "ExternalName":
-        return Condition("Accepted", "False", "BackendNotAllowed",
-                         f"spec.backend.service: Service {name} is of type ExternalName, which could reach "
-                         "outside the tenant; use a ClusterIP Service.")
+        return Condition(
+            "Accepted",
+            "False",
+            "BackendNotAllowed",
+            f"spec.backend.service: Service {name} is of type ExternalName, which could reach "
+            "outside the tenant; use a ClusterIP Service.",
+        )
     port = service.get("port")
-    ports = {p.get("port") for p in found.get("ports") or []} | {p.get("name") for p in found.get("ports") or []}
+    ports = {p.get("port") for p in found.get("ports") or []} | {
+        p.get("name") for p in found.get("ports") or []
+    }
     if port is not None and port not in ports:
-        return Condition("Accepted", "False", "BackendNotFound",
-                         f"spec.backend.service.port: Service {name} has no port {port}.")
+        return Condition(
+            "Accepted",
+            "False",
+            "BackendNotFound",
+            f"spec.backend.service.port: Service {name} has no port {port}.",
+        )
     return None
 
 

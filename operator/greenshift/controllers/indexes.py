@@ -8,9 +8,11 @@ from typing import Any
 
 from greenshift.controllers.keys import key_of, owner_of
 
+
 def tenant_namespace(body: Any) -> str:
     spec = body.get("spec") or {}
     return str(spec.get("namespace") or f"wallet-{body['metadata']['name']}")
+
 
 def _compact(body: Any) -> dict[str, Any]:
     """The object without managedFields, which are large and never read."""
@@ -20,23 +22,34 @@ def _compact(body: Any) -> dict[str, Any]:
     result["metadata"] = meta
     return result
 
+
 def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:
     return {key_of(body): _compact(body)}
+
 
 def tenant_namespaces(body: Any, **_: Any) -> dict[Any, Any]:
     meta = body["metadata"]
     return {tenant_namespace(body): (str(meta.get("creationTimestamp", "")), meta["name"])}
 
+
 def by_namespace(body: Any, **_: Any) -> dict[Any, Any]:
     meta = body["metadata"]
     return {meta["namespace"]: (body["kind"], meta["name"])}
+
 
 def route_claims(body: Any, **_: Any) -> dict[Any, Any] | None:
     spec = body.get("spec") or {}
     if body["metadata"].get("deletionTimestamp") or not spec.get("host") or not spec.get("pathPrefix"):
         return None
     meta = body["metadata"]
-    return {(spec["host"], spec["pathPrefix"]): (str(meta.get("creationTimestamp", "")), meta["namespace"], meta["name"])}
+    return {
+        (spec["host"], spec["pathPrefix"]): (
+            str(meta.get("creationTimestamp", "")),
+            meta["namespace"],
+            meta["name"],
+        )
+    }
+
 
 def route_backends(body: Any, **_: Any) -> dict[Any, Any] | None:
     backend = (body.get("spec") or {}).get("backend") or {}
@@ -44,12 +57,18 @@ def route_backends(body: Any, **_: Any) -> dict[Any, Any] | None:
     name = target.get("name")
     return {(body["metadata"]["namespace"], name): body["metadata"]["name"]} if name else None
 
+
 def services(body: Any, **_: Any) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     meta = body["metadata"]
-    return {(meta["namespace"], meta["name"]): {"type": spec.get("type", "ClusterIP"), "ports": spec.get("ports") or []}}
+    return {
+        (meta["namespace"], meta["name"]): {
+            "type": spec.get("type", "ClusterIP"),
+            "ports": spec.get("ports") or [],
+        }
+    }
+
 
 def greenshift_children(body: Any, **_: Any) -> dict[Any, Any] | None:
     owner = owner_of(body)
     return {owner: _compact(body)} if owner is not None else None
-

@@ -4,9 +4,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenshift.constants import FINALIZER
+from greenshift.controllers.children import SyncResult
+from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import key_of
-from greenshift.kube import ref_for
+from greenshift.kube import PermanentApiError, ref_for
 
 Body = Mapping[str, Any]
 
@@ -20,7 +22,9 @@ async def ensure_finalizer(ctx: Context, body: Body) -> None:
     finalizers = list(meta.get("finalizers") or [])
     if FINALIZER in finalizers:
         return
-    patch = {"metadata": {"finalizers": [*finalizers, FINALIZER], "resourceVersion": meta.get("resourceVersion")}}
+    patch = {
+        "metadata": {"finalizers": [*finalizers, FINALIZER], "resourceVersion": meta.get("resourceVersion")}
+    }
     await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
 
 
@@ -48,3 +52,25 @@ async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool
     if version:
         ctx.own_versions[key_of(body)] = str(version)
     return True
+
+
+def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
+    """Log and post an event when children were applied or pruned (never for a no-op)."""
+    if not (result.applied or result.pruned):
+        return
+    key = key_of(body)
+    kinds = sorted({obj["kind"] for obj in result.applied})
+    message = (
+        f"Applied {len(result.applied)} children ({', '.join(kinds) or 'none'}) and pruned "
+        f"{len(result.pruned)} of {key}."
+    )
+    ctx.logger(body).info(message)
+    ctx.events.post(body, "Applied", message)
+
+
+def apply_failed(condition_type: str, exc: PermanentApiError) -> Condition:
+    """A child the server refuses (e.g. a kind the cluster lacks): shown, retried slowly."""
+    return Condition(condition_type, "False", "ApplyFailed", f"The API server refused a child: {exc}")
+
+
+RETRY_REFUSED_SECONDS = 60.0

@@ -18,7 +18,7 @@ K = TypeVar("K", bound=Hashable)
 logger = logging.getLogger(__name__)
 
 
-class Requeue(Exception):  # noqa: N818 - a signal, not an error
+class Requeue(Exception):
     """Raised by a reconcile to be called again after ``delay`` seconds (None: backoff)."""
 
     def __init__(self, reason: str, delay: float | None = None) -> None:
@@ -88,7 +88,9 @@ class WorkQueue(Generic[K]):
         await self._idle.wait()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._work(), name=f"greenshift-worker-{i}") for i in range(self._workers)]
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"greenshift-worker-{i}") for i in range(self._workers)
+        ]
 
     async def stop(self) -> None:
         for timer in self._timers.values():

@@ -12,5 +12,7 @@ def source_problems(source: Mapping[str, Any], config: PlatformConfig) -> list[P
     return [p for p in check_document_source(dict(source), config) if p.severity == "error"]
 
 
-def route_problems(route: Mapping[str, Any], tenant: Mapping[str, Any], config: PlatformConfig) -> list[Problem]:
+def route_problems(
+    route: Mapping[str, Any], tenant: Mapping[str, Any], config: PlatformConfig
+) -> list[Problem]:
     return list(check_gateway_route(dict(route), dict(tenant), config))

@@ -8,8 +8,17 @@ from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.lifecycle import ensure_finalizer, is_deleting, remove_finalizer, write_status
-from greenshift.kube import ref_of_kind
+from greenshift.controllers.lifecycle import (
+    RETRY_REFUSED_SECONDS,
+    apply_failed,
+    ensure_finalizer,
+    is_deleting,
+    remove_finalizer,
+    report_sync,
+    write_status,
+)
+from greenshift.controllers.queue import Requeue
+from greenshift.kube import PermanentApiError, ref_of_kind
 from greenshift.render.common import tenant_namespace
 from greenshift.render.tenant import render_tenant
 
@@ -33,12 +42,15 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
     if refusal is not None:
         await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=refusal))
         return
-    result = await sync_children(ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key))
-    if result.applied or result.pruned:
-        ctx.logger(tenant).info(
-            f"Applied {len(result.applied)} and pruned {len(result.pruned)} children of WalletTenant "
-            f"{key.name} in namespace {namespace}."
+    try:
+        result = await sync_children(
+            ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key)
         )
+    except PermanentApiError as exc:
+        failed = apply_failed("PoliciesApplied", exc)
+        await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=failed))
+        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+    report_sync(ctx, tenant, result)
     usage = {
         "documentSources": ctx.count("DocumentSource", namespace),
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
@@ -49,27 +61,45 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
     """Why the tenant may not have ``namespace``: reserved, held by an older tenant, or not ours."""
     name = tenant["metadata"]["name"]
-    if namespace in RESERVED_NAMESPACES or namespace.startswith(RESERVED_PREFIXES) or (
-        namespace == ctx.config.gateway.namespace
+    if (
+        namespace in RESERVED_NAMESPACES
+        or namespace.startswith(RESERVED_PREFIXES)
+        or (namespace == ctx.config.gateway.namespace)
     ):
-        return Condition("NamespaceReady", "False", "NamespaceNotAllowed",
-                         f"Namespace {namespace} is reserved for the platform; choose another spec.namespace.")
+        return Condition(
+            "NamespaceReady",
+            "False",
+            "NamespaceNotAllowed",
+            f"Namespace {namespace} is reserved for the platform; choose another spec.namespace.",
+        )
     holder = ctx.tenants_claiming(namespace)[0][1]
     if holder != name:
-        return Condition("NamespaceReady", "False", "NamespaceConflict",
-                         f"Namespace {namespace} already belongs to WalletTenant {holder}.")
+        return Condition(
+            "NamespaceReady",
+            "False",
+            "NamespaceConflict",
+            f"Namespace {namespace} already belongs to WalletTenant {holder}.",
+        )
     recorded = (tenant.get("status") or {}).get("namespace")
     if recorded and recorded != namespace:
-        return Condition("NamespaceReady", "False", "NamespaceImmutable",
-                         f"The tenant's namespace is {recorded}; it cannot move to {namespace}.")
+        return Condition(
+            "NamespaceReady",
+            "False",
+            "NamespaceImmutable",
+            f"The tenant's namespace is {recorded}; it cannot move to {namespace}.",
+        )
     owned = any(c.get("kind") == "Namespace" for c in ctx.children(key_of(tenant)))
     if not owned:
         existing = await ctx.client.get(NAMESPACE, None, namespace)
         labels = (existing or {}).get("metadata", {}).get("labels") or {}
         if existing is not None and labels.get(TENANT_LABEL) != name:
-            return Condition("NamespaceReady", "False", "NamespaceConflict",
-                             f"Namespace {namespace} exists and is not managed for this tenant; "
-                             "Greenshift does not adopt foreign namespaces.")
+            return Condition(
+                "NamespaceReady",
+                "False",
+                "NamespaceConflict",
+                f"Namespace {namespace} exists and is not managed for this tenant; "
+                "Greenshift does not adopt foreign namespaces.",
+            )
     return None
 
 
@@ -89,22 +119,34 @@ def tenant_status(
         ns = live.get(("v1", "Namespace", "", namespace))
         phase = ((ns or {}).get("status") or {}).get("phase", "Active")
         if ns is None:
-            ns_condition = Condition("NamespaceReady", "False", "NamespaceMissing", f"Namespace {namespace} is being created.")
+            ns_condition = Condition(
+                "NamespaceReady", "False", "NamespaceMissing", f"Namespace {namespace} is being created."
+            )
         elif phase != "Active":
-            ns_condition = Condition("NamespaceReady", "False", "NamespaceNotActive", f"Namespace {namespace} is {phase}.")
+            ns_condition = Condition(
+                "NamespaceReady", "False", "NamespaceNotActive", f"Namespace {namespace} is {phase}."
+            )
         else:
-            ns_condition = Condition("NamespaceReady", "True", "NamespaceActive", f"Namespace {namespace} is active.")
-        policies = [b for k, b in live.items() if k[1] != "Namespace"]
-        conditions = [ns_condition, Condition(
-            "PoliciesApplied", "True", "PoliciesApplied",
-            f"Quota, limits, {sum(1 for b in policies if b.get('kind') == 'NetworkPolicy')} network policies "
-            "and role bindings are applied.",
-        )]
+            ns_condition = Condition(
+                "NamespaceReady", "True", "NamespaceActive", f"Namespace {namespace} is active."
+            )
+        policies = sum(1 for k in live if k[1] == "NetworkPolicy")
+        conditions = [
+            ns_condition,
+            Condition(
+                "PoliciesApplied",
+                "True",
+                "PoliciesApplied",
+                f"Quota, limits, {policies} network policies and role bindings are applied.",
+            ),
+        ]
     ready = next((c for c in conditions if c.status != "True"), None)
     summary = (
         Condition("Ready", "False", ready.reason, ready.message)
         if ready is not None
-        else Condition("Ready", "True", "Ready", f"Tenant {tenant['metadata']['name']} is onboarded in {namespace}.")
+        else Condition(
+            "Ready", "True", "Ready", f"Tenant {tenant['metadata']['name']} is onboarded in {namespace}."
+        )
     )
     previous = (tenant.get("status") or {}).get("conditions")
     status: dict[str, Any] = {
@@ -129,11 +171,15 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
     owns_namespace = any(c.get("kind") == "Namespace" for c in ctx.children(key))
     if policy == "Delete" and owns_namespace:
         await ctx.client.delete(NAMESPACE, None, namespace)
-        ctx.logger(tenant).info(f"Deleted namespace {namespace} of WalletTenant {key.name} (deletionPolicy Delete).")
+        ctx.logger(tenant).info(
+            f"Deleted namespace {namespace} of WalletTenant {key.name} (deletionPolicy Delete)."
+        )
     else:
         for child in ctx.children(key):
             await _release(ctx, child)
-        ctx.logger(tenant).info(f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain).")
+        ctx.logger(tenant).info(
+            f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain)."
+        )
     await remove_finalizer(ctx, tenant)
     ctx.tenant_generations.pop(key.name, None)
 
@@ -141,9 +187,12 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
 async def _release(ctx: Context, child: Body) -> None:
     """Drop the operator's ownership of a child so that nothing garbage-collects it."""
     meta = child["metadata"]
-    patch = {"metadata": {"ownerReferences": None, "annotations": {"greenshift.io/owner": None},
-                          "labels": {"app.kubernetes.io/managed-by": None}}}
+    patch = {
+        "metadata": {
+            "ownerReferences": None,
+            "annotations": {"greenshift.io/owner": None},
+            "labels": {"app.kubernetes.io/managed-by": None},
+        }
+    }
     ref = ref_of_kind(str(child["apiVersion"]), str(child["kind"]))
     await ctx.client.merge_patch(ref, meta.get("namespace"), meta["name"], patch)
-
-

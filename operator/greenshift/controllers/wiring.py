@@ -21,6 +21,7 @@ from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_B
 from greenshift.controllers import indexes
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
+from greenshift.controllers.events import EventPoster
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
@@ -44,10 +45,16 @@ RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
 def child_resources(config: PlatformConfig) -> list[ResourceRef]:
     """The child kinds this platform's configuration can produce, hence those to watch."""
     kinds = [
-        ("v1", "Namespace"), ("v1", "ResourceQuota"), ("v1", "LimitRange"), ("v1", "ConfigMap"),
-        ("v1", "PersistentVolumeClaim"), ("apps/v1", "Deployment"),
-        ("networking.k8s.io/v1", "NetworkPolicy"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-        ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
+        ("v1", "Namespace"),
+        ("v1", "ResourceQuota"),
+        ("v1", "LimitRange"),
+        ("v1", "ConfigMap"),
+        ("v1", "PersistentVolumeClaim"),
+        ("apps/v1", "Deployment"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("policy/v1", "PodDisruptionBudget"),
     ]
     flavor = {
         "ingress": ("networking.k8s.io/v1", "Ingress"),
@@ -76,7 +83,14 @@ class Runtime:
     async def start(self, settings: kopf.OperatorSettings, indices: dict[str, Any]) -> None:
         queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
         client = KubeClient(self.connection)
-        self.context = Context(client=client, config=self.config, settings=settings, queue=queue, indices=indices)
+        self.context = Context(
+            client=client,
+            config=self.config,
+            settings=settings,
+            queue=queue,
+            indices=indices,
+            events=EventPoster(client),
+        )
         queue.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
 
@@ -86,6 +100,7 @@ class Runtime:
             await asyncio.gather(self._resync, return_exceptions=True)
         if self.context is not None:
             await self.context.queue.stop()
+            await self.context.events.close()
             await self.context.client.close()
 
     async def _reconcile(self, key: ObjectKey) -> None:
@@ -118,8 +133,15 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
-        names = ("greenshift_resources", "greenshift_children", "tenant_namespaces", "by_namespace",
-                 "route_claims", "route_backends", "services")
+        names = (
+            "greenshift_resources",
+            "greenshift_children",
+            "tenant_namespaces",
+            "by_namespace",
+            "route_claims",
+            "route_backends",
+            "services",
+        )
         await runtime.start(settings, {name: kwargs[name] for name in names})
 
     @kopf.on.cleanup(registry=registry)
@@ -142,7 +164,9 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         kopf.index(*ref.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
             indexes.greenshift_children
         )
-        kopf.on.event(*ref.kopf_spec, registry=registry, labels=managed, id="child_event")(_on_child_event(runtime))
+        kopf.on.event(*ref.kopf_spec, registry=registry, labels=managed, id="child_event")(
+            _on_child_event(runtime)
+        )
     kopf.index(*SERVICES.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
         indexes.greenshift_children
     )
@@ -181,7 +205,9 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 _wake_tenant(ctx, key.namespace)
             if key.kind == KIND_ROUTE:
                 spec = body.get("spec") or {}
-                for _created, ns, name in ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix"))):
+                for _created, ns, name in ctx.route_claims(
+                    str(spec.get("host")), str(spec.get("pathPrefix"))
+                ):
                     ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
             return
         if ctx.own_versions.get(key) == meta.get("resourceVersion"):

@@ -5,7 +5,6 @@ the same way for its watches and its writes. Every failure surfaces as a typed
 :class:`~greenshift.kube.errors.ApiError`: temporary ones carry the server's Retry-After.
 """
 
-import asyncio
 import base64
 import json
 import ssl
@@ -56,8 +55,12 @@ class KubeClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else False, limit=self._limit)
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout, connector=connector)
+            connector = aiohttp.TCPConnector(
+                ssl=self._ssl if self._ssl is not None else False, limit=self._limit
+            )
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=self._timeout, connector=connector
+            )
         return self._session
 
     async def request(
@@ -78,9 +81,11 @@ class KubeClient:
             ) as response:
                 text = await response.text()
                 if response.status >= 400:
-                    raise _error_from(response.status, text, response.headers.get("Retry-After"))
+                    raise _error_from(
+                        method, path, response.status, text, response.headers.get("Retry-After")
+                    )
                 return json.loads(text) if text else None
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"{method} {path}: {type(exc).__name__}: {exc}") from None
 
     async def get(self, ref: ResourceRef, namespace: str | None, name: str) -> Body | None:
@@ -133,7 +138,7 @@ class KubeClient:
         return True
 
 
-def _error_from(status: int, text: str, retry_after: str | None) -> Exception:
+def _error_from(method: str, path: str, status: int, text: str, retry_after: str | None) -> Exception:
     try:
         payload = json.loads(text)
     except ValueError:
@@ -146,7 +151,7 @@ def _error_from(status: int, text: str, retry_after: str | None) -> Exception:
             delay = max(0.0, float(retry_after))
         except ValueError:
             delay = None
-    return api_error(status, reason or f"HTTP{status}", message, delay)
+    return api_error(status, reason or f"HTTP{status}", f"{method} {path}: {message}", delay)
 
 
 def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext:

@@ -49,6 +49,7 @@ KNOWN: tuple[ResourceRef, ...] = (
     ResourceRef(_GROUP, _VERSION, "documentsources", "DocumentSource", True),
     ResourceRef(_GROUP, _VERSION, "gatewayroutes", "GatewayRoute", True),
     ResourceRef("", "v1", "namespaces", "Namespace", False),
+    ResourceRef("", "v1", "events", "Event", True),
     ResourceRef("", "v1", "resourcequotas", "ResourceQuota", True),
     ResourceRef("", "v1", "limitranges", "LimitRange", True),
     ResourceRef("", "v1", "configmaps", "ConfigMap", True),

@@ -15,7 +15,7 @@ from typing import Any
 
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import API_VERSION, GROUP, KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
-from greenshift.loader import Document
+from greenshift.loader import Document, is_foreign
 from greenshift.schemas import with_defaults
 from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
@@ -59,6 +59,7 @@ class Report:
     findings: tuple[Finding, ...]
     resources: int
     config: PlatformConfig = field(default_factory=PlatformConfig)
+    foreign: int = 0
 
     @property
     def errors(self) -> int:
@@ -87,7 +88,10 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
     """Validate every document; ``config`` is the ``--platform-config`` one, if given."""
     entries = [_Entry(doc, _subject(doc.body), []) for doc in documents]
     chosen = _platform_config(entries, config)
-    resources = [e for e in entries if not is_platform_config(e.document.body)]
+    foreign = [e for e in entries if is_foreign(e.document.body)]
+    resources = [
+        e for e in entries if not is_platform_config(e.document.body) and not is_foreign(e.document.body)
+    ]
     for entry in resources:
         _check_single(entry, chosen)
     valid = [e for e in resources if e.resource is not None]
@@ -102,7 +106,7 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
         for e in entries
         for problem in e.problems
     )
-    return Report(findings, len(resources), chosen)
+    return Report(findings, len(resources), chosen, foreign=len(foreign))
 
 
 def _subject(body: dict[str, Any]) -> str:

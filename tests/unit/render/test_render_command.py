@@ -66,7 +66,10 @@ def test_tenant_found_by_explicit_namespace() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}, "kind: unknown kind 'Secret'"),
+        (
+            {"apiVersion": "greenshift.io/v1alpha1", "kind": "Tenant", "metadata": {"name": "s"}},
+            "kind: unknown kind 'Tenant'",
+        ),
         (
             {**tenant(), "apiVersion": "greenshift.io/v1"},
             "WalletTenant/bosa: apiVersion: must be greenshift.io/v1alpha1",
@@ -83,6 +86,11 @@ def test_malformed_inputs(body: dict[str, Any], message: str) -> None:
     with pytest.raises(RenderError, match=r"^in\.yaml:1: ") as caught:
         render_resources(docs(body))
     assert message in str(caught.value)
+
+
+def test_other_kubernetes_objects_are_passed_over() -> None:
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "wallet-bosa"}}
+    assert render_resources(docs(tenant(), service)) == render_resources(docs(tenant()))
 
 
 def test_missing_required_field_names_it() -> None:
@@ -150,7 +158,7 @@ def test_command_matches_render_resources(capsys: pytest.CaptureFixture[str]) ->
         ({"bad.yaml": "kind: [unclosed\n"}, [], "bad.yaml:2: malformed YAML"),
         ({"t.yaml": yaml.safe_dump(tenant())}, ["--platform-config", "nope.yaml"], "nope.yaml: cannot read"),
         (
-            {"x.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"},
+            {"x.yaml": "apiVersion: greenshift.io/v1alpha1\nkind: Pod\nmetadata: {name: p}\n"},
             [],
             "x.yaml:1: kind: unknown kind 'Pod'",
         ),

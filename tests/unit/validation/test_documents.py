@@ -72,16 +72,23 @@ def test_namespaced_resource_without_a_namespace_is_an_error() -> None:
 
 
 def test_unknown_kind_and_api_version_are_named() -> None:
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    typo = {"apiVersion": "greenshift.io/v1alpha1", "kind": "Tenant", "metadata": {"name": "s"}}
     old = fresh("WalletTenant") | {"apiVersion": "greenshift.io/v1"}
     nokind = {"apiVersion": "greenshift.io/v1alpha1", "metadata": {"name": "x"}}
-    lines = _lines(validate_documents(_docs(secret, old, nokind)))
+    lines = _lines(validate_documents(_docs(typo, old, nokind)))
     assert lines[0].startswith(
-        "in.yaml:1: Secret/s: kind: unknown kind 'Secret'; allowed: apiVersion greenshift.io/v1alpha1"
+        "in.yaml:1: Tenant/s: kind: unknown kind 'Tenant'; allowed: apiVersion greenshift.io/v1alpha1"
     )
     assert "apiVersion: unknown apiVersion 'greenshift.io/v1' (not served) for WalletTenant" in lines[1]
     assert "allowed: greenshift.io/v1alpha1" in lines[1]
     assert "?/x: kind: required" in lines[2]
+
+
+def test_other_kubernetes_objects_are_passed_over_and_counted() -> None:
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "wallet-bosa"}}
+    report = validate_documents(_docs(service, fresh("WalletTenant")))
+    assert report.errors == 0
+    assert (report.resources, report.foreign) == (1, 1)
 
 
 def test_platform_config_among_the_inputs_is_used() -> None:
