@@ -15,6 +15,7 @@ from typing import Any
 
 from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
+from greenshift.controllers.recent import RecentWrites
 from greenshift.kube import KubeClient, ref_for
 
 HASH_ANNOTATION = f"{GROUP}/applied-hash"
@@ -75,6 +76,7 @@ async def sync_children(
     owner: ObjectKey,
     desired: Iterable[Body],
     live: Iterable[Mapping[str, Any]],
+    recent: RecentWrites,
     *,
     prune: bool = True,
 ) -> SyncResult:
@@ -86,8 +88,11 @@ async def sync_children(
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
-        result.live[child_key(obj)] = await client.apply(obj)
+        applied = await client.apply(obj)
+        recent.wrote(applied)
+        result.live[child_key(obj)] = applied
     for applied in await asyncio.gather(*(client.apply(obj) for obj in rest)):
+        recent.wrote(applied)
         result.live[child_key(applied)] = applied
     result.applied = first + rest
     if prune:
@@ -95,6 +100,7 @@ async def sync_children(
         stale = [key for key in current if key not in wanted and key[1] not in NEVER_PRUNED]
         await asyncio.gather(*(_delete(client, current[key]) for key in stale))
         for key in stale:
+            recent.deleted(owner, current[key])
             result.live.pop(key, None)
         result.pruned = stale
     return result

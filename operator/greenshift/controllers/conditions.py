@@ -39,16 +39,3 @@ def merge_conditions(
             }
         )
     return result
-
-
-def ready_of(conditions: list[Condition]) -> Condition:
-    """``Ready`` is the first failing condition's reason, else True with ``reason`` of success."""
-    for condition in conditions:
-        if condition.status != "True":
-            return Condition(
-                "Ready",
-                "False" if condition.status == "False" else "Unknown",
-                condition.reason,
-                condition.message,
-            )
-    return Condition("Ready", "True", "Ready", "All conditions are met.")

@@ -7,10 +7,11 @@ from typing import Any
 import kopf
 
 from greenshift.config import PlatformConfig
-from greenshift.constants import KIND_ROUTE, KIND_TENANT
+from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_TENANT
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.queue import WorkQueue
+from greenshift.controllers.recent import RecentWrites
 from greenshift.kube import KubeClient
 
 Body = Mapping[str, Any]
@@ -24,6 +25,7 @@ class Context:
     queue: WorkQueue[ObjectKey]
     indices: Mapping[str, kopf.Index[Any, Any]]
     events: EventPoster
+    recent: RecentWrites = field(default_factory=RecentWrites)
     # resourceVersions the operator itself produced, so that the echo of its own status
     # write does not trigger another reconcile.
     own_versions: dict[ObjectKey, str] = field(default_factory=dict)
@@ -41,7 +43,9 @@ class Context:
         return iter(store) if store is not None else iter(())
 
     def body(self, key: ObjectKey) -> Body | None:
-        return self._first("greenshift_resources", key)  # type: ignore[no-any-return]
+        """The latest known state of a custom resource (index or the operator's own newer write)."""
+        indexed: Body | None = self._first("greenshift_resources", key)
+        return self.recent.newest(indexed, (API_VERSION, key.kind, key.namespace, key.name))
 
     def tenant_for_namespace(self, namespace: str) -> Body | None:
         """The tenant owning ``namespace``; with several claimants, the oldest."""
@@ -53,7 +57,7 @@ class Context:
         return sorted(self._all("tenant_namespaces", namespace))
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return list(self._all("greenshift_children", owner))
+        return self.recent.children(owner, self._all("greenshift_children", owner))
 
     def service(self, namespace: str, name: str) -> Body | None:
         return self._first("services", (namespace, name))  # type: ignore[no-any-return]

@@ -53,7 +53,7 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
         return
     desired = render_document_source(dict(source), dict(tenant), ctx.config)
     try:
-        result = await sync_children(ctx.client, key, desired, ctx.children(key))
+        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
     except PermanentApiError as exc:
         failed = apply_failed("Available", exc)
         await write_status(ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=failed))

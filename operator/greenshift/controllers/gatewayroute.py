@@ -47,7 +47,7 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
         else []
     )
     try:
-        result = await sync_children(ctx.client, key, desired, ctx.children(key))
+        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
     except PermanentApiError as exc:
         await write_status(ctx, route, route_status(route, apply_failed("Accepted", exc), False, warnings))
         raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None

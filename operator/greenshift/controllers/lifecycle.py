@@ -48,6 +48,7 @@ async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool
     result = await ctx.client.merge_patch(
         ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
     )
+    ctx.recent.wrote(result)
     version = result.get("metadata", {}).get("resourceVersion")
     if version:
         ctx.own_versions[key_of(body)] = str(version)

@@ -44,7 +44,7 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         return
     try:
         result = await sync_children(
-            ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key)
+            ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key), ctx.recent
         )
     except PermanentApiError as exc:
         failed = apply_failed("PoliciesApplied", exc)

@@ -198,6 +198,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         namespace = key.namespace or indexes.tenant_namespace(body)
         if type == "DELETED":
             ctx.own_versions.pop(key, None)
+            ctx.recent.forget(body)
             if key.kind == KIND_TENANT:
                 ctx.tenant_generations.pop(key.name, None)
                 _wake_namespace(ctx, namespace)

@@ -1,0 +1,102 @@
+"""The operator's own recent writes, until the watch streams catch up with them.
+
+kopf's indexes follow the watch streams, which lag the operator's writes by a moment. A
+reconcile that runs in that moment (a child's event queued its owner again) would see the
+old state and write again. The responses of the operator's writes are kept here and
+preferred over an index entry that is older, and dropped as soon as the index has the
+same or a newer version, so this stays as small as the number of writes in flight.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from greenshift.controllers.keys import ObjectKey, owner_of
+
+Body = Mapping[str, Any]
+ChildKey = tuple[str, str, str, str]
+
+
+def object_key_of(body: Body) -> ChildKey:
+    meta = body.get("metadata", {})
+    return (
+        str(body.get("apiVersion")),
+        str(body.get("kind")),
+        str(meta.get("namespace") or ""),
+        str(meta["name"]),
+    )
+
+
+def _version(body: Body | None) -> int:
+    raw = (body or {}).get("metadata", {}).get("resourceVersion")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else -1
+
+
+class RecentWrites:
+    def __init__(self) -> None:
+        self._bodies: dict[ChildKey, Body] = {}
+        self._deleted: dict[ObjectKey, dict[ChildKey, int]] = {}
+        self._children: dict[ObjectKey, dict[ChildKey, Body]] = {}
+
+    def __len__(self) -> int:
+        return (
+            len(self._bodies) + sum(map(len, self._children.values())) + sum(map(len, self._deleted.values()))
+        )
+
+    def wrote(self, body: Body) -> None:
+        """Remember the server's answer to a write of a custom resource or a child."""
+        key = object_key_of(body)
+        owner = owner_of(body)
+        if owner is None:
+            self._bodies[key] = body
+        else:
+            self._children.setdefault(owner, {})[key] = body
+            self._deleted.get(owner, {}).pop(key, None)
+
+    def forget(self, body: Body) -> None:
+        """The object is gone (its DELETED event arrived): nothing of it is newer than the index."""
+        self._bodies.pop(object_key_of(body), None)
+
+    def deleted(self, owner: ObjectKey, body: Body) -> None:
+        """Remember that a child was deleted, so that its stale index entry is not seen as live."""
+        key = object_key_of(body)
+        self._deleted.setdefault(owner, {})[key] = _version(body)
+        self._children.get(owner, {}).pop(key, None)
+
+    def newest(self, indexed: Body | None, key: ChildKey) -> Body | None:
+        """The index's body, or the operator's own newer write of it."""
+        mine = self._bodies.get(key)
+        if mine is None:
+            return indexed
+        if indexed is not None and _version(indexed) >= _version(mine):
+            del self._bodies[key]
+            return indexed
+        return mine
+
+    def children(self, owner: ObjectKey, indexed: Iterable[Body]) -> list[Body]:
+        """The children of ``owner`` as the index has them, corrected by the operator's own writes."""
+        listed = list(indexed)
+        mine = self._children.get(owner, {})
+        gone = self._deleted.get(owner, {})
+        result: dict[ChildKey, Body] = {}
+        for body in listed:
+            key = object_key_of(body)
+            if key in gone:
+                if _version(body) > gone[key]:
+                    del gone[key]  # re-created by someone else since
+                else:
+                    continue
+            own = mine.get(key)
+            if own is not None and _version(body) >= _version(own):
+                del mine[key]
+                own = None
+            result[key] = own if own is not None else body
+        for key, body in list(mine.items()):
+            result.setdefault(key, body)
+        seen = {object_key_of(b) for b in listed} if gone else set()
+        for key in [k for k in gone if k not in seen]:
+            del gone[key]  # the index has caught up with the deletion
+        if not mine:
+            self._children.pop(owner, None)
+        if not gone:
+            self._deleted.pop(owner, None)
+        return list(result.values())

@@ -1,0 +1,50 @@
+from typing import Any
+
+from greenshift.controllers.children import HASH_ANNOTATION, is_subset, needs_apply, stamp
+from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
+
+OWNER = ObjectKey("WalletTenant", "", "bosa")
+
+
+def quota(cpu: str = "4") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "greenshift-quota", "namespace": "wallet-bosa", "labels": {"a": "b"}},
+        "spec": {"hard": {"requests.cpu": cpu}},
+    }
+
+
+def test_stamp_adds_owner_and_a_hash_that_follows_the_desired_state() -> None:
+    first, same, other = stamp(quota(), OWNER), stamp(quota(), OWNER), stamp(quota("8"), OWNER)
+    assert owner_of(first) == OWNER
+    assert first["metadata"]["annotations"][OWNER_ANNOTATION] == "WalletTenant//bosa"
+    assert (
+        first["metadata"]["annotations"][HASH_ANNOTATION] == same["metadata"]["annotations"][HASH_ANNOTATION]
+    )
+    assert (
+        first["metadata"]["annotations"][HASH_ANNOTATION] != other["metadata"]["annotations"][HASH_ANNOTATION]
+    )
+    assert "annotations" not in quota()["metadata"]  # the input is not modified
+
+
+def test_subset_tolerates_server_defaults_but_not_changes() -> None:
+    want = {"spec": {"ports": [{"port": 80}], "type": "ClusterIP"}}
+    assert is_subset(
+        want, {"spec": {"ports": [{"port": 80, "protocol": "TCP"}], "type": "ClusterIP", "x": 1}}
+    )
+    assert not is_subset(want, {"spec": {"ports": [{"port": 81}], "type": "ClusterIP"}})
+    assert not is_subset(want, {"spec": {"ports": [{"port": 80}, {"port": 81}], "type": "ClusterIP"}})
+    assert is_subset({"replicas": 2}, {"replicas": 2})
+
+
+def test_apply_is_needed_for_missing_drifted_or_changed_children_only() -> None:
+    desired = stamp(quota(), OWNER)
+    live = {**desired, "metadata": {**desired["metadata"], "resourceVersion": "3", "uid": "u"}, "status": {}}
+    assert not needs_apply(desired, live)
+    assert needs_apply(desired, None)
+    drifted = {**live, "spec": {"hard": {"requests.cpu": "100"}}}
+    assert needs_apply(desired, drifted)
+    assert needs_apply(stamp(quota("8"), OWNER), live)
+    deleting = {**live, "metadata": {**live["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+    assert needs_apply(desired, deleting)

@@ -1,0 +1,66 @@
+import asyncio
+
+from greenshift.controllers.queue import Requeue, WorkQueue
+
+
+async def test_a_key_queued_many_times_is_handled_once() -> None:
+    seen: list[str] = []
+
+    async def handle(key: str) -> None:
+        seen.append(key)
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=2)
+    for _ in range(5):
+        queue.add("a")
+    queue.add("b")
+    queue.start()
+    await asyncio.wait_for(queue.wait_idle(), 2)
+    await queue.stop()
+    assert sorted(seen) == ["a", "b"]
+
+
+async def test_a_key_changed_while_running_runs_again_and_never_concurrently() -> None:
+    running = 0
+    peak = 0
+    calls = 0
+    release = asyncio.Event()
+
+    async def handle(key: str) -> None:
+        nonlocal running, peak, calls
+        running += 1
+        calls += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=4)
+    queue.start()
+    queue.add("a")
+    await asyncio.sleep(0.05)
+    queue.add("a")
+    queue.add("a")
+    release.set()
+    await asyncio.wait_for(queue.wait_idle(), 2)
+    await queue.stop()
+    assert (calls, peak) == (2, 1)
+
+
+async def test_requeue_honours_the_given_delay_and_errors_back_off() -> None:
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def handle(key: str) -> None:
+        times.append(loop.time())
+        if len(times) == 1:
+            raise Requeue("throttled", 0.3)
+        if len(times) == 2:
+            raise RuntimeError("boom")
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=1)
+    queue.start()
+    queue.add("a")
+    await asyncio.wait_for(queue.wait_idle(), 3)
+    await queue.stop()
+    assert len(times) == 3
+    assert times[1] - times[0] >= 0.29
+    assert times[2] - times[1] >= 0.19  # the first backoff step
