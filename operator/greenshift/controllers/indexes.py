@@ -7,11 +7,7 @@ from the watch streams and drops an object's entries when it goes away.
 from typing import Any
 
 from greenshift.controllers.keys import key_of, owner_of
-
-
-def tenant_namespace(body: Any) -> str:
-    spec = body.get("spec") or {}
-    return str(spec.get("namespace") or f"wallet-{body['metadata']['name']}")
+from greenshift.naming import tenant_namespace
 
 
 def _compact(body: Any) -> dict[str, Any]:

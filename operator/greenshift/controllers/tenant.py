@@ -19,7 +19,7 @@ from greenshift.controllers.lifecycle import (
 )
 from greenshift.controllers.queue import Requeue
 from greenshift.kube import PermanentApiError, ref_of_kind
-from greenshift.render.common import tenant_namespace
+from greenshift.naming import tenant_namespace
 from greenshift.render.tenant import render_tenant
 
 Body = Mapping[str, Any]

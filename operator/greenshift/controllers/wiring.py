@@ -27,6 +27,7 @@ from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.naming import tenant_namespace
 
 logger = logging.getLogger("greenshift")
 
@@ -195,7 +196,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             return
         key = key_of(body)
         meta = body.get("metadata", {})
-        namespace = key.namespace or indexes.tenant_namespace(body)
+        namespace = key.namespace or tenant_namespace(body)
         if type == "DELETED":
             ctx.own_versions.pop(key, None)
             ctx.recent.forget(body)

@@ -5,7 +5,8 @@ offline renders from files have none. Data safety: a tenant's Namespace never ha
 reference, and a DocumentSource's cache PVC has one only when ``cache.retainOnDelete`` is false.
 """
 
-from greenshift.render.common import RenderError, tenant_namespace
+from greenshift.naming import tenant_namespace
+from greenshift.render.common import RenderError
 from greenshift.render.documentsource import render_document_source
 from greenshift.render.gatewayroute import render_gateway_route
 from greenshift.render.resources import render_resources

@@ -90,12 +90,6 @@ def render_template(template: str, *, api_version: str, kind: str, **context: An
     return manifest
 
 
-def tenant_namespace(tenant: Manifest) -> str:
-    """The namespace of a tenant: ``spec.namespace``, else ``wallet-<metadata.name>``."""
-    namespace = tenant.get("spec", {}).get("namespace")
-    return str(namespace) if namespace else f"wallet-{tenant['metadata']['name']}"
-
-
 def labels(tenant: Manifest, *, name: str, instance: str, component: str) -> dict[str, str]:
     """The labels of every child: managed-by and tenant (API.md) plus the recommended app labels."""
     return {

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenshift.config import PlatformConfig
-from greenshift.render.common import Manifest, labels, metadata, render_template, tenant_namespace
+from greenshift.naming import tenant_namespace
+from greenshift.render.common import Manifest, labels, metadata, render_template
 from greenshift.schemas import with_defaults
 
 APP_NAME = "greenshift-connector"

@@ -5,7 +5,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from greenshift.config import PlatformConfig
-from greenshift.render.common import Manifest, labels, metadata, render_template, tenant_namespace
+from greenshift.naming import tenant_namespace
+from greenshift.render.common import Manifest, labels, metadata, render_template
 from greenshift.render.documentsource import SERVICE_PORT
 from greenshift.schemas import with_defaults
 

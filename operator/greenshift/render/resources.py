@@ -6,7 +6,8 @@ from collections.abc import Callable
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
 from greenshift.loader import Document, is_foreign
-from greenshift.render.common import Manifest, RenderError, tenant_namespace
+from greenshift.naming import tenant_namespace
+from greenshift.render.common import Manifest, RenderError
 from greenshift.render.documentsource import render_document_source
 from greenshift.render.gatewayroute import render_gateway_route
 from greenshift.render.tenant import render_tenant

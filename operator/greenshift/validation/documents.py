@@ -16,6 +16,7 @@ from typing import Any
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import API_VERSION, GROUP, KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
 from greenshift.loader import Document, is_foreign
+from greenshift.naming import tenant_namespace
 from greenshift.schemas import with_defaults
 from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
@@ -24,7 +25,6 @@ from greenshift.validation.rules import (
     check_tenant_present,
     check_wallet_tenant,
     route_conflicts,
-    tenant_namespace,
 )
 from greenshift.validation.schema import validate_schema
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from greenshift.config import PlatformConfig, StyleGuideMode
+from greenshift.naming import tenant_namespace
 from greenshift.validation.problem import Problem, Severity
 
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -32,14 +33,6 @@ def _get(resource: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def tenant_namespace(tenant: dict[str, Any]) -> str:
-    """The namespace a WalletTenant owns: ``spec.namespace``, else ``wallet-<metadata.name>``."""
-    explicit = _get(tenant, "spec", "namespace")
-    if isinstance(explicit, str) and explicit:
-        return explicit
-    return f"wallet-{_get(tenant, 'metadata', 'name')}"
 
 
 def check_image(image: Any, config: PlatformConfig, field: str = "spec.connector.image") -> list[Problem]:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from samples import fresh
 
 from greenshift.config import Images, PlatformConfig
+from greenshift.naming import tenant_namespace
 from greenshift.schemas import with_defaults
 from greenshift.validation.rules import (
     check_document_source,
@@ -19,7 +20,6 @@ from greenshift.validation.rules import (
     check_wallet_tenant,
     host_matches,
     route_conflicts,
-    tenant_namespace,
 )
 
 CONFIG = PlatformConfig()
