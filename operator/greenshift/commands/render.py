@@ -9,24 +9,14 @@ import sys
 
 import yaml
 
+from greenshift.commands import add_input_arguments
 from greenshift.config import ConfigError, PlatformConfig, load_platform_config
 from greenshift.loader import LoadError, load_documents
 from greenshift.render import RenderError, render_resources
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="append",
-        required=True,
-        metavar="PATH",
-        help="a manifest file or a folder of them (repeatable); a PlatformConfig among them is used",
-    )
-    parser.add_argument(
-        "--platform-config", metavar="FILE", help="the platform configuration (kind: PlatformConfig)"
-    )
+    add_input_arguments(parser)
     parser.add_argument(
         "-o", "--output", choices=("yaml", "json"), default="yaml", help="a YAML stream or a JSON List"
     )

@@ -7,27 +7,14 @@ Exit 1 on any error (including unreadable files and malformed YAML), 0 with warn
 import argparse
 from pathlib import Path
 
+from greenshift.commands import add_input_arguments
 from greenshift.config import ConfigError, PlatformConfig, load_platform_config
 from greenshift.loader import Document, LoadError, expand_paths, load_documents
 from greenshift.validation import validate_documents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="append",
-        required=True,
-        metavar="PATH",
-        help="a YAML file or a folder of them (searched recursively); repeatable",
-    )
-    parser.add_argument(
-        "--platform-config",
-        metavar="FILE",
-        help="the PlatformConfig file; a PlatformConfig document among the inputs is used too, "
-        "and both must then be equal",
-    )
+    add_input_arguments(parser)
 
 
 def _plural(count: int, word: str) -> str:

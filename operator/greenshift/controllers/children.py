@@ -15,23 +15,13 @@ from typing import Any
 
 from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
-from greenshift.controllers.recent import RecentWrites
+from greenshift.controllers.recent import RecentWrites, object_key_of
 from greenshift.kube import KubeClient, ref_for
 
 HASH_ANNOTATION = f"{GROUP}/applied-hash"
 NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})  # data: deleted only by policy
 Body = dict[str, Any]
 ChildKey = tuple[str, str, str, str]
-
-
-def child_key(obj: Mapping[str, Any]) -> ChildKey:
-    meta = obj.get("metadata", {})
-    return (
-        str(obj.get("apiVersion")),
-        str(obj.get("kind")),
-        str(meta.get("namespace") or ""),
-        str(meta["name"]),
-    )
 
 
 def stamp(desired: Body, owner: ObjectKey) -> Body:
@@ -82,21 +72,21 @@ async def sync_children(
 ) -> SyncResult:
     """Bring the children of ``owner`` to ``desired``; Namespaces first, the rest concurrently."""
     stamped = [stamp(obj, owner) for obj in desired]
-    current = {child_key(obj): obj for obj in live}
+    current = {object_key_of(obj): obj for obj in live}
     result = SyncResult(live=dict(current))
-    todo = [obj for obj in stamped if needs_apply(obj, current.get(child_key(obj)))]
+    todo = [obj for obj in stamped if needs_apply(obj, current.get(object_key_of(obj)))]
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
         applied = await client.apply(obj)
         recent.wrote(applied)
-        result.live[child_key(obj)] = applied
+        result.live[object_key_of(obj)] = applied
     for applied in await asyncio.gather(*(client.apply(obj) for obj in rest)):
         recent.wrote(applied)
-        result.live[child_key(applied)] = applied
+        result.live[object_key_of(applied)] = applied
     result.applied = first + rest
     if prune:
-        wanted = {child_key(obj) for obj in stamped}
+        wanted = {object_key_of(obj) for obj in stamped}
         stale = [key for key in current if key not in wanted and key[1] not in NEVER_PRUNED]
         await asyncio.gather(*(_delete(client, current[key]) for key in stale))
         for key in stale:
