@@ -92,6 +92,19 @@ def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Conditio
     warnings = [str(p) for p in problems if p.severity == "warning"]
     if errors:
         return Condition("Accepted", "False", errors[0].reason, "; ".join(map(str, errors))), warnings
+    conflict = route_conflict(ctx, route)
+    if conflict is not None:
+        return conflict, warnings
+    problem = backend_problem(ctx, key.namespace, spec.get("backend") or {})
+    if problem is not None:
+        return problem, warnings
+    return Condition("Accepted", "True", "Accepted", "The gateway accepted the route."), warnings
+
+
+def route_conflict(ctx: Context, route: Body) -> Condition | None:
+    """RouteConflict when another route, older or already holding it, claims this host + pathPrefix."""
+    key = key_of(route)
+    spec = route.get("spec") or {}
     claims = ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix")))
     if claims and (claims[0][1], claims[0][2]) != (key.namespace, key.name):
         _, namespace, name = claims[0]
@@ -100,14 +113,12 @@ def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Conditio
             "False",
             "RouteConflict",
             f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}.",
-        ), warnings
-    backend_problem = _backend_problem(ctx, key.namespace, spec.get("backend") or {})
-    if backend_problem is not None:
-        return backend_problem, warnings
-    return Condition("Accepted", "True", "Accepted", "The gateway accepted the route."), warnings
+        )
+    return None
 
 
-def _backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -> Condition | None:
+def backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -> Condition | None:
+    """Why the backend cannot be published: BackendNotFound (for now) or BackendNotAllowed (ExternalName)."""
     if "documentSource" in backend:
         name = str(backend["documentSource"].get("name"))
         if ctx.body(ObjectKey("DocumentSource", namespace, name)) is None:
