@@ -38,8 +38,13 @@ def stamp(desired: Body, owner: ObjectKey) -> Body:
 
 
 def is_subset(want: Any, have: Any) -> bool:
-    """Whether ``have`` holds all of ``want``; the server may have added defaults besides."""
+    """Whether ``have`` holds all of ``want``; the server may have added defaults besides.
+
+    An empty mapping must stay empty: ``podSelector: {}`` widened to a label selector is drift.
+    """
     if isinstance(want, Mapping):
+        if not want:  # an empty selector or emptyDir means exactly that: nothing may be added
+            return isinstance(have, Mapping) and not have
         return isinstance(have, Mapping) and all(k in have and is_subset(v, have[k]) for k, v in want.items())
     if isinstance(want, list):
         return isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))

@@ -36,6 +36,8 @@ def test_subset_tolerates_server_defaults_but_not_changes() -> None:
     assert not is_subset(want, {"spec": {"ports": [{"port": 81}], "type": "ClusterIP"}})
     assert not is_subset(want, {"spec": {"ports": [{"port": 80}, {"port": 81}], "type": "ClusterIP"}})
     assert is_subset({"replicas": 2}, {"replicas": 2})
+    assert is_subset({"podSelector": {}}, {"podSelector": {}})
+    assert not is_subset({"podSelector": {}}, {"podSelector": {"matchLabels": {"app": "x"}}})
 
 
 def test_apply_is_needed_for_missing_drifted_or_changed_children_only() -> None:
