@@ -165,9 +165,9 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         kopf.index(*ref.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
             indexes.greenshift_children
         )
-        kopf.on.event(*ref.kopf_spec, registry=registry, labels=managed, id="child_event")(
-            _on_child_event(runtime)
-        )
+        # No client-side label filter: the watch is selected server-side, and the DELETED event
+        # of a child that lost its label (and so left the selection) must still reach its owner.
+        kopf.on.event(*ref.kopf_spec, registry=registry, id="child_event")(_on_child_event(runtime))
     kopf.index(*SERVICES.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
         indexes.greenshift_children
     )
@@ -244,7 +244,7 @@ def _on_service_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         for key in ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))):
             ctx.queue.add(key)
         owner = owner_of(body)
-        if owner is not None and (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+        if owner is not None:  # labelled or not: a Service that lost its label is taken back
             ctx.queue.add(owner)
 
     return handler

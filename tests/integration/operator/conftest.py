@@ -1,0 +1,378 @@
+"""The operator, in-process, against the embedded API server over HTTP.
+
+Each test module gets one dev cluster with the CRDs installed and one operator (module
+scope, so the module's tests share an event loop: ``pytestmark`` in every module sets
+``loop_scope="module"``). A module picks its platform configuration and the
+``available_deployments`` switch by overriding the ``platform_config`` and
+``available_deployments`` fixtures. Tests use unique names, so they do not see each other.
+
+The resync interval is an hour: everything the tests see happen is driven by watch events.
+"""
+
+import asyncio
+import concurrent.futures
+import itertools
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+import kopf
+import pytest
+import pytest_asyncio
+
+from greenshift.addon_crds import addon_crds
+from greenshift.config import PlatformConfig, parse_platform_config
+from greenshift.constants import API_VERSION
+from greenshift.controllers.wiring import Runtime
+from greenshift.devcluster import DevCluster
+from greenshift.kube import KubeClient, PermanentApiError, ResourceRef, ref_of_kind
+from greenshift.runner import OperatorOptions, run_operator
+from greenshift.schemas import load_crds
+
+Body = dict[str, Any]
+T = TypeVar("T")
+TIMEOUT = 10.0
+RESYNC_SECONDS = 3600.0
+TEST_MANAGER = "integration-tests"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+TENANT = "greenshift.io/tenant"
+OWNER = "greenshift.io/owner"
+IMAGE = "registry.greenshift.local/certified/connector:1.0.0"
+
+TENANTS = ref_of_kind(API_VERSION, "WalletTenant")
+SOURCES = ref_of_kind(API_VERSION, "DocumentSource")
+ROUTES = ref_of_kind(API_VERSION, "GatewayRoute")
+NAMESPACES = ref_of_kind("v1", "Namespace")
+SERVICES = ref_of_kind("v1", "Service")
+CONFIGMAPS = ref_of_kind("v1", "ConfigMap")
+PVCS = ref_of_kind("v1", "PersistentVolumeClaim")
+QUOTAS = ref_of_kind("v1", "ResourceQuota")
+LIMITS = ref_of_kind("v1", "LimitRange")
+DEPLOYMENTS = ref_of_kind("apps/v1", "Deployment")
+NETPOLS = ref_of_kind("networking.k8s.io/v1", "NetworkPolicy")
+INGRESSES = ref_of_kind("networking.k8s.io/v1", "Ingress")
+BINDINGS = ref_of_kind("rbac.authorization.k8s.io/v1", "RoleBinding")
+HPAS = ref_of_kind("autoscaling/v2", "HorizontalPodAutoscaler")
+PDBS = ref_of_kind("policy/v1", "PodDisruptionBudget")
+HTTPROUTES = ref_of_kind("gateway.networking.k8s.io/v1", "HTTPRoute")
+OPENSHIFT_ROUTES = ref_of_kind("route.openshift.io/v1", "Route")
+CERTIFICATES = ref_of_kind("cert-manager.io/v1", "Certificate")
+
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """A name no other test of the session uses."""
+    return f"{prefix}-{next(_names)}"
+
+
+class Kube:
+    """The tests' own client: writes as a field manager of their own, reads whole objects."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+
+    async def apply(self, obj: Body) -> Body:
+        ref = ref_of_kind(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        result = await self.client.request(
+            "PATCH",
+            ref.path(meta.get("namespace"), meta["name"]),
+            params={"fieldManager": TEST_MANAGER, "force": "true"},
+            body=obj,
+            content_type="application/apply-patch+yaml",
+        )
+        return result or {}
+
+    async def create(self, obj: Body) -> Body:
+        ref = ref_of_kind(obj["apiVersion"], obj["kind"])
+        result = await self.client.request("POST", ref.path(obj["metadata"].get("namespace")), body=obj)
+        return result or {}
+
+    async def patch(self, ref: ResourceRef, namespace: str | None, name: str, patch: Body) -> Body:
+        result = await self.client.request(
+            "PATCH",
+            ref.path(namespace, name),
+            params={"fieldManager": TEST_MANAGER},
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
+        return result or {}
+
+    async def get(self, ref: ResourceRef, namespace: str | None, name: str) -> Body | None:
+        return await self.client.get(ref, namespace, name)
+
+    async def must_get(self, ref: ResourceRef, namespace: str | None, name: str) -> Body:
+        obj = await self.client.get(ref, namespace, name)
+        assert obj is not None, f"{ref.kind} {namespace}/{name} does not exist"
+        return obj
+
+    async def list(self, ref: ResourceRef, namespace: str | None = None) -> list[Body]:
+        return await self.client.list(ref, namespace)
+
+    async def delete(self, ref: ResourceRef, namespace: str | None, name: str) -> None:
+        await self.client.delete(ref, namespace, name)
+
+    async def wait(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        check: Callable[[Body], bool] = lambda _: True,
+        *,
+        seconds: float = TIMEOUT,
+    ) -> Body:
+        """The object once it exists and ``check`` holds; fails with its last state after ``seconds``."""
+        last: Body | None = None
+
+        async def probe() -> Body | None:
+            nonlocal last
+            last = await self.get(ref, namespace, name)
+            return last if last is not None and check(last) else None
+
+        return await eventually(probe, seconds=seconds, what=lambda: f"{ref.kind} {namespace}/{name}: {last}")
+
+    async def wait_gone(self, ref: ResourceRef, namespace: str | None, name: str) -> None:
+        async def probe() -> bool:
+            return await self.get(ref, namespace, name) is None
+
+        await eventually(probe, what=lambda: f"{ref.kind} {namespace}/{name} to go")
+
+    async def wait_ready(
+        self, ref: ResourceRef, namespace: str | None, name: str, *, seconds: float = TIMEOUT
+    ) -> Body:
+        return await self.wait(
+            ref, namespace, name, lambda o: condition(o, "Ready").get("status") == "True", seconds=seconds
+        )
+
+    async def wait_reason(
+        self, ref: ResourceRef, namespace: str | None, name: str, status: str, reason: str
+    ) -> Body:
+        def check(obj: Body) -> bool:
+            ready = condition(obj, "Ready")
+            return (ready.get("status"), ready.get("reason")) == (status, reason) and observed(obj)
+
+        return await self.wait(ref, namespace, name, check)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], *, seconds: float = TIMEOUT, what: Callable[[], str] | str = ""
+) -> Any:
+    """Poll ``probe`` until it returns something truthy, for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            text = what() if callable(what) else what
+            raise AssertionError(f"timed out after {seconds:.0f}s waiting for {text}")
+        await asyncio.sleep(0.05)
+
+
+def condition(obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return {}
+
+
+def observed(obj: Mapping[str, Any]) -> bool:
+    """Whether the status describes the object's current generation."""
+    return bool((obj.get("status") or {}).get("observedGeneration") == obj["metadata"].get("generation"))
+
+
+def tenant(name: str, **spec: Any) -> Body:
+    body: Body = {
+        "displayName": f"Agency {name}",
+        "agency": "TEST",
+        "owners": [{"kind": "Group", "name": f"{name}:admins"}],
+    }
+    body.update(spec)
+    return {"apiVersion": API_VERSION, "kind": "WalletTenant", "metadata": {"name": name}, "spec": body}
+
+
+def source(namespace: str, name: str, **spec: Any) -> Body:
+    connector = {"image": IMAGE, "replicas": 1, **spec.pop("connector", {})}
+    body: Body = {
+        "documentType": "identity",
+        "displayName": f"Source {name}",
+        "upstream": {"url": "https://fsb.example.be/identity"},
+        "connector": connector,
+    }
+    body.update(spec)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "DocumentSource",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
+
+
+def route(namespace: str, name: str, host: str, path: str, backend: Body, **spec: Any) -> Body:
+    body: Body = {
+        "host": host,
+        "pathPrefix": path,
+        "backend": backend,
+        "authentication": {"type": "none"},
+    }
+    body.update(spec)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "GatewayRoute",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
+
+
+def service(namespace: str, name: str, port: int = 8080, **spec: Any) -> Body:
+    body: Body = {"ports": [{"name": "http", "port": port}], **spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
+
+
+class Operator:
+    """One operator run in-process, on an event loop of its own in a thread.
+
+    kopf cancels, when it stops, every task of its loop that was created after it started:
+    on the tests' loop that would include the tests themselves. ``start`` again after
+    ``stop`` runs a fresh operator (new runtime, nothing remembered).
+    """
+
+    def __init__(self, cluster: DevCluster, config: PlatformConfig) -> None:
+        self.cluster = cluster
+        self.config = config
+        self.runtime: Runtime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._future: concurrent.futures.Future[None] | None = None
+
+    async def start(self) -> None:
+        connection = kopf.ConnectionInfo(server=self.cluster.url, insecure=True)
+        self.runtime = Runtime(config=self.config, connection=connection, resync_seconds=RESYNC_SECONDS)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="operator", daemon=True)
+        self._thread.start()
+        self._stop = asyncio.Event()
+        ready = asyncio.Event()
+        self._future = asyncio.run_coroutine_threadsafe(
+            run_operator(
+                self.config,
+                connection,
+                OperatorOptions(resync_seconds=RESYNC_SECONDS),
+                stop_flag=self._stop,
+                ready_flag=ready,
+                runtime=self.runtime,
+            ),
+            self._loop,
+        )
+        await self.call(asyncio.wait_for(ready.wait(), TIMEOUT))
+        await eventually(lambda: self.call(_started(self.runtime)), what="the operator's runtime")
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the operator's loop (the runtime is not thread-safe)."""
+        assert self._loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def stop(self) -> None:
+        if self._loop is None or self._future is None or self._thread is None or self._stop is None:
+            return
+        self._loop.call_soon_threadsafe(self._stop.set)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(self._future), TIMEOUT)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, TIMEOUT)
+            self._loop.close()
+            self._loop = self._future = self._thread = self._stop = None
+
+    async def idle(self) -> None:
+        """Until the work queue has nothing queued, running or scheduled."""
+        await self.call(_idle(self.runtime))
+
+    async def resync(self) -> None:
+        """Queue every resource, as the resync timer does, and wait until all are reconciled."""
+        await self.call(_resync(self.runtime))
+
+
+async def _started(runtime: Runtime | None) -> bool:
+    return runtime is not None and runtime.context is not None
+
+
+async def _idle(runtime: Runtime | None) -> None:
+    assert runtime is not None
+    assert runtime.context is not None
+    await asyncio.wait_for(runtime.context.queue.wait_idle(), TIMEOUT)
+
+
+async def _resync(runtime: Runtime | None) -> None:
+    assert runtime is not None
+    assert runtime.context is not None
+    runtime.resync()
+    await asyncio.wait_for(runtime.context.queue.wait_idle(), TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def platform_config() -> PlatformConfig:
+    return parse_platform_config({})
+
+
+@pytest.fixture(scope="module")
+def available_deployments() -> bool:
+    return True
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(available_deployments: bool) -> AsyncIterator[DevCluster]:
+    async with DevCluster(available_deployments=available_deployments) as cluster:
+        yield cluster
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def kube(cluster: DevCluster, platform_config: PlatformConfig) -> AsyncIterator[Kube]:
+    async with KubeClient(kopf.ConnectionInfo(server=cluster.url, insecure=True)) as client:
+        for crd in [*load_crds(), *addon_crds(platform_config)]:
+            await client.apply(crd)
+        yield Kube(client)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def operator(
+    cluster: DevCluster, kube: Kube, platform_config: PlatformConfig
+) -> AsyncIterator[Operator]:
+    running = Operator(cluster, platform_config)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def onboard(kube: Kube, name: str, **spec: Any) -> Body:
+    """A tenant, Ready; returns it."""
+    await kube.apply(tenant(name, **spec))
+    return await kube.wait_ready(TENANTS, None, name)
+
+
+async def apply_when_possible(kube: Kube, obj: Body) -> Body:
+    """Apply a namespaced object once its namespace exists (the operator creates it)."""
+    result: Body = {}
+
+    async def attempt() -> bool:
+        nonlocal result
+        try:
+            result = await kube.apply(obj)
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
+
+    await eventually(attempt, what=f"namespace {obj['metadata'].get('namespace')} to accept objects")
+    return result

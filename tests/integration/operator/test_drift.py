@@ -1,0 +1,157 @@
+"""Drift repair: a child deleted or edited by someone else comes back, driven by its watch event.
+
+The resync interval is an hour (see conftest), so only the watch can repair within the deadline.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from greenshift.kube import ResourceRef
+
+from .conftest import (
+    BINDINGS,
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    HPAS,
+    INGRESSES,
+    LIMITS,
+    MANAGED_BY,
+    NAMESPACES,
+    NETPOLS,
+    PDBS,
+    PVCS,
+    QUOTAS,
+    ROUTES,
+    SERVICES,
+    SOURCES,
+    Body,
+    Kube,
+    Operator,
+    apply_when_possible,
+    onboard,
+    route,
+    source,
+    unique,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    namespace: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def tenancy(kube: Kube, operator: Operator) -> Tenancy:
+    """One tenant with a source (autoscaled, cached: every source child) and a published route."""
+    name = unique("drift")
+    ns = f"wallet-{name}"
+    host = f"{name}.wallet.example.be"
+    await onboard(kube, name, allowedHosts=[host], viewers=[{"kind": "User", "name": "eve"}])
+    autoscaling = {"minReplicas": 2, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70}
+    await apply_when_possible(
+        kube, source(ns, "conn", connector={"autoscaling": autoscaling}, cache={"size": "1Gi"})
+    )
+    await kube.wait_ready(SOURCES, ns, "conn")
+    await kube.apply(route(ns, "pub", host, "/conn/v1", {"documentSource": {"name": "conn"}}))
+    await kube.wait_ready(ROUTES, ns, "pub")
+    return Tenancy(ns)
+
+
+CHILDREN: list[tuple[ResourceRef, str]] = [
+    (QUOTAS, "greenshift-quota"),
+    (LIMITS, "greenshift-limits"),
+    (NETPOLS, "default-deny"),
+    (NETPOLS, "allow-from-gateway"),
+    (BINDINGS, "greenshift-owners"),
+    (BINDINGS, "greenshift-viewers"),
+    (CONFIGMAPS, "conn-config"),
+    (DEPLOYMENTS, "conn"),
+    (SERVICES, "conn"),
+    (PVCS, "conn-cache"),
+    (HPAS, "conn"),
+    (PDBS, "conn"),
+    (INGRESSES, "pub"),
+]
+
+
+@pytest.mark.parametrize(("ref", "name"), CHILDREN, ids=[f"{r.kind}-{n}" for r, n in CHILDREN])
+async def test_deleted_child_is_recreated(kube: Kube, tenancy: Tenancy, ref: ResourceRef, name: str) -> None:
+    before = await kube.must_get(ref, tenancy.namespace, name)
+    await kube.delete(ref, tenancy.namespace, name)
+    after = await kube.wait(
+        ref, tenancy.namespace, name, lambda o: o["metadata"]["uid"] != before["metadata"]["uid"]
+    )
+    assert after.get("spec") == before.get("spec")
+    assert after["metadata"]["labels"] == before["metadata"]["labels"]
+    assert after["metadata"].get("ownerReferences") == before["metadata"].get("ownerReferences")
+
+
+def _set(path: tuple[str, ...], value: Any) -> Body:
+    patch: Any = value
+    for key in reversed(path):
+        patch = {key: patch}
+    return dict(patch)
+
+
+def _at(obj: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+EDITS: list[tuple[ResourceRef, str, tuple[str, ...], Any]] = [
+    (QUOTAS, "greenshift-quota", ("spec", "hard"), {"requests.cpu": "100", "pods": "1000"}),
+    (LIMITS, "greenshift-limits", ("spec", "limits"), [{"type": "Container", "max": {"cpu": "64"}}]),
+    (NETPOLS, "default-deny", ("spec",), {"podSelector": {}, "policyTypes": []}),
+    (NETPOLS, "allow-from-gateway", ("spec", "ingress"), [{}]),
+    (BINDINGS, "greenshift-owners", ("subjects",), [{"kind": "User", "name": "mallory"}]),
+    (CONFIGMAPS, "conn-config", ("data", "connector.json"), "{}"),
+    (
+        DEPLOYMENTS,
+        "conn",
+        ("spec", "template", "spec", "containers"),
+        [{"name": "connector", "image": "evil.example/backdoor:latest"}],
+    ),
+    (SERVICES, "conn", ("spec", "type"), "NodePort"),
+    (HPAS, "conn", ("spec", "maxReplicas"), 40),
+    (PDBS, "conn", ("spec", "maxUnavailable"), 2),
+    (INGRESSES, "pub", ("spec", "ingressClassName"), "rogue"),
+    (NAMESPACES, "", ("metadata", "labels", "pod-security.kubernetes.io/enforce"), "privileged"),
+]
+
+
+@pytest.mark.parametrize(
+    ("ref", "name", "path", "value"), EDITS, ids=[f"{e[0].kind}-{e[1]}-{e[2][-1]}" for e in EDITS]
+)
+async def test_edited_child_is_restored(
+    kube: Kube, tenancy: Tenancy, ref: ResourceRef, name: str, path: tuple[str, ...], value: Any
+) -> None:
+    namespace, name = (None, tenancy.namespace) if ref is NAMESPACES else (tenancy.namespace, name)
+    before = await kube.must_get(ref, namespace, name)
+    edited = await kube.patch(ref, namespace, name, _set(path, value))
+    assert _at(edited, path) != _at(before, path)
+    restored: Callable[[Body], bool] = lambda o: _at(o, path) == _at(before, path)  # noqa: E731
+    await kube.wait(ref, namespace, name, restored)
+
+
+UNLABELLED = [(PVCS, "conn-cache"), (SERVICES, "conn"), (DEPLOYMENTS, "conn"), (NETPOLS, "allow-dns")]
+
+
+@pytest.mark.parametrize(("ref", "name"), UNLABELLED, ids=[r.kind for r, _ in UNLABELLED])
+async def test_child_unlabelled_is_taken_back(
+    kube: Kube, tenancy: Tenancy, ref: ResourceRef, name: str
+) -> None:
+    """A child that loses the managed-by label leaves the watch (DELETED from the selector)."""
+    await kube.patch(ref, tenancy.namespace, name, {"metadata": {"labels": {MANAGED_BY: None}}})
+    await kube.wait(
+        ref,
+        tenancy.namespace,
+        name,
+        lambda o: (o["metadata"].get("labels") or {}).get(MANAGED_BY) == "greenshift-operator",
+    )
