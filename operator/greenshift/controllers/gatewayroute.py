@@ -34,7 +34,7 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     route = ctx.body(key)
     if route is None:
         return
-    _wake_previous_claim(ctx, key, route)
+    _wake_other_claimants(ctx, key, route)
     if is_deleting(route):
         await remove_finalizer(ctx, route)
         return
@@ -56,20 +56,25 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     await write_status(ctx, route, route_status(route, accepted, published, warnings))
 
 
-def _wake_previous_claim(ctx: Context, key: ObjectKey, route: Body) -> None:
-    """When a route lets go of a host+path (edit or deletion), the next claimant may take it."""
+def _wake_other_claimants(ctx: Context, key: ObjectKey, route: Body) -> None:
+    """Queue the other routes claiming a host+path this route lets go of or newly claims.
+
+    Letting go (edit or deletion): the next claimant may take it. Claiming (creation, edit,
+    or first sight after a restart): this route may be older than the current holder, which
+    must then give it up; otherwise both would be published.
+    """
     spec = route.get("spec") or {}
     claim = (str(spec.get("host")), str(spec.get("pathPrefix")))
     previous = ctx.claims.get(key)
-    released: tuple[str, str] | None
+    changed: list[tuple[str, str]] = []
     if is_deleting(route):
         ctx.claims.pop(key, None)
-        released = claim
-    else:
+        changed = [claim]
+    elif previous != claim:
         ctx.claims[key] = claim
-        released = previous if previous is not None and previous != claim else None
-    if released is not None:
-        for _, namespace, name in ctx.route_claims(*released):
+        changed = [claim] if previous is None else [previous, claim]
+    for host, path in changed:
+        for _, namespace, name in ctx.route_claims(host, path):
             other = ObjectKey(KIND_ROUTE, namespace, name)
             if other != key:
                 ctx.queue.add(other)
