@@ -178,14 +178,14 @@ def route_status(route: Body, accepted: Condition, published: bool, warnings: li
     meta = route["metadata"]
     spec = route.get("spec") or {}
     generation = int(meta.get("generation") or 0)
-    accepted_message = accepted.message + (f" Warnings: {'; '.join(warnings)}" if warnings else "")
-    accepted = Condition(accepted.type, accepted.status, accepted.reason, accepted_message)
+    noted = f" Warnings: {'; '.join(warnings)}" if warnings else ""
+    accepted = Condition(accepted.type, accepted.status, accepted.reason, accepted.message + noted)
     if accepted.status != "True":
         ready = Condition("Ready", "False", accepted.reason, accepted.message)
     elif not published:
         ready = Condition("Ready", "False", "Publishing", "The gateway object is being created.")
     else:
-        ready = Condition("Ready", "True", "Published", "The route is published on the gateway.")
+        ready = Condition("Ready", "True", "Published", "The route is published on the gateway." + noted)
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": merge_conditions(
