@@ -24,6 +24,7 @@ import pytest_asyncio
 from greenshift.addon_crds import addon_crds
 from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.constants import API_VERSION
+from greenshift.controllers.conditions import now_rfc3339
 from greenshift.controllers.wiring import Runtime
 from greenshift.devcluster import DevCluster
 from greenshift.kube import KubeClient, PermanentApiError, ResourceRef, ref_of_kind
@@ -169,6 +170,15 @@ async def eventually(
             text = what() if callable(what) else what
             raise AssertionError(f"timed out after {seconds:.0f}s waiting for {text}")
         await asyncio.sleep(0.05)
+
+
+async def next_second(timestamp: str) -> None:
+    """Until the clock is past ``timestamp``: API timestamps have a resolution of one second."""
+
+    async def later() -> bool:
+        return now_rfc3339() > timestamp
+
+    await eventually(later, seconds=2, what=f"the clock to pass {timestamp}")
 
 
 def condition(obj: Mapping[str, Any], kind: str) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 import pytest
 
-from greenshift.controllers.conditions import now_rfc3339
-
 from .conftest import (
     INGRESSES,
     NAMESPACES,
@@ -14,7 +12,7 @@ from .conftest import (
     Operator,
     apply_when_possible,
     condition,
-    eventually,
+    next_second,
     onboard,
     route,
     service,
@@ -24,15 +22,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-async def next_second(timestamp: str) -> None:
-    """Until the clock is past ``timestamp``: creation times have a resolution of one second."""
-
-    async def later() -> bool:
-        return now_rfc3339() > timestamp
-
-    await eventually(later, seconds=2, what=f"the clock to pass {timestamp}")
 
 
 async def test_conflict_older_route_keeps_the_host_then_the_other_takes_over(

@@ -1,0 +1,150 @@
+"""Status as API.md has it: conditions, observedGeneration, lastTransitionTime, fields; no-op resyncs."""
+
+import re
+from typing import Any
+
+import pytest
+
+from greenshift.devcluster import DevCluster
+
+from .conftest import (
+    ROUTES,
+    SOURCES,
+    TENANTS,
+    Body,
+    Kube,
+    Operator,
+    apply_when_possible,
+    condition,
+    next_second,
+    onboard,
+    route,
+    source,
+    tenant,
+    unique,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CONDITIONS = {
+    "WalletTenant": {"Ready", "NamespaceReady", "PoliciesApplied"},
+    "DocumentSource": {"Ready", "Available", "Progressing"},
+    "GatewayRoute": {"Ready", "Accepted"},
+}
+CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+WRITES = {"create", "update", "patch", "apply", "delete", "deletecollection"}
+
+
+def assert_conditions(obj: Body) -> None:
+    status = obj["status"]
+    generation = obj["metadata"]["generation"]
+    assert status["observedGeneration"] == generation
+    conditions = status["conditions"]
+    assert {c["type"] for c in conditions} == CONDITIONS[obj["kind"]]
+    assert len(conditions) == len(CONDITIONS[obj["kind"]])
+    for cond in conditions:
+        assert cond["status"] in ("True", "False", "Unknown")
+        assert CAMEL_CASE.match(cond["reason"]), cond
+        assert cond["message"]
+        assert cond["observedGeneration"] == generation
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", cond["lastTransitionTime"])
+
+
+async def three_kinds(kube: Kube) -> tuple[str, str, str]:
+    name = unique("status")
+    ns, host = f"wallet-{name}", f"{name}.wallet.example.be"
+    await onboard(kube, name, allowedHosts=[host])
+    await apply_when_possible(kube, source(ns, "docs", connector={"replicas": 2}))
+    await kube.apply(route(ns, "pub", host, "/docs", {"documentSource": {"name": "docs"}}))
+    await kube.wait_ready(ROUTES, ns, "pub")
+    await kube.wait_ready(SOURCES, ns, "docs")
+    return name, ns, host
+
+
+async def test_status_fields_and_conditions(kube: Kube, operator: Operator) -> None:
+    name, ns, host = await three_kinds(kube)
+    owner = await kube.wait(
+        TENANTS, None, name, lambda t: t["status"].get("usage", {}).get("gatewayRoutes") == 1
+    )
+    assert owner["status"]["namespace"] == ns
+    assert owner["status"]["usage"]["documentSources"] == 1
+    docs = await kube.must_get(SOURCES, ns, "docs")
+    assert docs["status"]["readyReplicas"] == 2
+    assert docs["status"]["endpoint"] == f"http://docs.{ns}.svc.cluster.local"
+    pub = await kube.must_get(ROUTES, ns, "pub")
+    assert pub["status"]["url"] == f"https://{host}/docs"
+    for obj in (owner, docs, pub):
+        assert_conditions(obj)
+        assert condition(obj, "Ready")["status"] == "True"
+
+
+async def test_refusals_have_the_conditions_too(kube: Kube, operator: Operator) -> None:
+    name = unique("refused")
+    ns = f"wallet-{name}"
+    await onboard(kube, name)
+    await apply_when_possible(
+        kube, route(ns, "nohost", "x.example.be", "/x", {"documentSource": {"name": "none"}})
+    )
+    refused = await kube.wait_reason(ROUTES, ns, "nohost", "False", "HostNotAllowed")
+    assert_conditions(refused)
+    assert "url" not in refused["status"]
+
+
+async def test_generation_and_transition_times(kube: Kube, operator: Operator) -> None:
+    name, ns, host = await three_kinds(kube)
+    before = {
+        "tenant": await kube.must_get(TENANTS, None, name),
+        "source": await kube.must_get(SOURCES, ns, "docs"),
+        "route": await kube.must_get(ROUTES, ns, "pub"),
+    }
+    latest = max(c["lastTransitionTime"] for o in before.values() for c in o["status"]["conditions"])
+    await next_second(latest)
+
+    # An unrelated label edit: the status does not change, so no time moves.
+    label = {"metadata": {"labels": {"team": "blue"}}}
+    await kube.patch(TENANTS, None, name, label)
+    await kube.patch(SOURCES, ns, "docs", label)
+    await kube.patch(ROUTES, ns, "pub", label)
+    await operator.resync()
+    after = {
+        "tenant": await kube.must_get(TENANTS, None, name),
+        "source": await kube.must_get(SOURCES, ns, "docs"),
+        "route": await kube.must_get(ROUTES, ns, "pub"),
+    }
+    for kind, obj in after.items():
+        assert obj["status"] == before[kind]["status"], kind
+
+    # Spec changes: observedGeneration follows. Ready stays True with its transition time, but
+    # for the source, whose new replica is rolled out first (Ready False meanwhile).
+    await kube.apply(tenant(name, allowedHosts=[host], displayName="Renamed"))
+    await kube.apply(source(ns, "docs", connector={"replicas": 3}))
+    await kube.apply(route(ns, "pub", host, "/docs", {"documentSource": {"name": "docs"}}, timeoutSeconds=5))
+
+    def current(obj: dict[str, Any]) -> bool:
+        return bool(obj["metadata"]["generation"] == 2 and obj["status"]["observedGeneration"] == 2)
+
+    changed = {
+        "tenant": await kube.wait(TENANTS, None, name, current),
+        "source": await kube.wait(
+            SOURCES, ns, "docs", lambda o: current(o) and o["status"]["readyReplicas"] == 3
+        ),
+        "route": await kube.wait(ROUTES, ns, "pub", current),
+    }
+    for kind, obj in changed.items():
+        assert_conditions(obj)
+        ready = condition(obj, "Ready")
+        assert ready["status"] == "True", kind
+        if kind != "source":
+            assert ready["lastTransitionTime"] == condition(before[kind], "Ready")["lastTransitionTime"], kind
+
+
+async def test_resync_with_nothing_changed_writes_nothing(
+    kube: Kube, operator: Operator, cluster: DevCluster
+) -> None:
+    await three_kinds(kube)
+    await operator.idle()
+    await operator.resync()  # settle anything still in flight (e.g. rollout status) first
+    cluster.request_counts.clear()
+    await operator.resync()
+    writes = {k: n for k, n in cluster.request_counts.items() if k[0].removesuffix("-status") in WRITES}
+    assert writes == {}
