@@ -1,0 +1,123 @@
+"""The benchmark's view of the fleet: one watch per custom resource kind, readiness as it changes.
+
+Watching (rather than polling lists) keeps the measurer's load on the API server small and
+constant, so that it does not compete with the operator it measures.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from client import BenchClient
+from greenshift.kube import ref_of_kind
+from procs import BenchError
+
+KINDS = ("WalletTenant", "DocumentSource", "GatewayRoute")
+Key = tuple[str, str, str]  # kind, namespace, name
+
+
+@dataclass
+class State:
+    generation: int
+    observed: int
+    ready: bool
+
+    @property
+    def settled(self) -> bool:
+        """Ready, for the latest spec: what "Ready" means for the benchmark."""
+        return self.ready and self.observed >= self.generation
+
+
+def state_of(obj: Mapping[str, Any]) -> State:
+    meta = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+    return State(int(meta.get("generation") or 0), int(status.get("observedGeneration") or 0), ready)
+
+
+class FleetWatch:
+    def __init__(self, client: BenchClient) -> None:
+        self.client = client
+        self.states: dict[Key, State] = {}
+        self.settled = 0  # how many states are settled, kept as they change (no O(N) scans per event)
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.failure: BaseException | None = None
+
+    async def start(self) -> None:
+        for kind in KINDS:
+            ref = ref_of_kind("greenshift.io/v1alpha1", kind)
+            listing = await self.client.list(ref)
+            for obj in listing.get("items", []):
+                self._update(kind, obj)
+            version = str(listing["metadata"]["resourceVersion"])
+            self._tasks.append(asyncio.create_task(self._watch(kind, version), name=f"bench-watch-{kind}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    def _update(self, kind: str, obj: Mapping[str, Any], deleted: bool = False) -> None:
+        meta = obj["metadata"]
+        key = (kind, str(meta.get("namespace") or ""), str(meta["name"]))
+        old = self.states.pop(key, None)
+        if old is not None and old.settled:
+            self.settled -= 1
+        if not deleted:
+            new = self.states[key] = state_of(obj)
+            self.settled += new.settled
+
+    async def _watch(self, kind: str, version: str) -> None:
+        ref = ref_of_kind("greenshift.io/v1alpha1", kind)
+        try:
+            async for event in self.client.watch(ref, version):
+                if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    self._update(kind, event["object"], event["type"] == "DELETED")
+                    async with self._changed:
+                        self._changed.notify_all()
+                elif event["type"] == "ERROR":
+                    raise BenchError(f"the {kind} watch failed: {event['object']}")
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.failure = exc
+            async with self._changed:
+                self._changed.notify_all()
+            raise
+
+    async def wait_for(self, predicate: Any, within: float, what: str) -> float:
+        """Until ``predicate(states)`` holds; returns the monotonic time it first did."""
+        deadline = time.monotonic() + within
+        async with self._changed:
+            while not predicate(self.states):
+                if self.failure is not None:
+                    raise BenchError(f"the benchmark's watch failed: {self.failure!r}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BenchError(f"timed out after {within:.0f}s waiting for {what}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+            return time.monotonic()
+
+    async def wait_all_ready(self, expected: int, within: float) -> float:
+        return await self.wait_for(
+            lambda states: len(states) >= expected and self.settled == len(states),
+            within,
+            f"{expected} custom resources Ready",
+        )
+
+    async def wait_ready(self, key: Key, generation: int, within: float) -> float:
+        def done(states: dict[Key, State]) -> bool:
+            state = states.get(key)
+            return state is not None and state.generation >= generation and state.settled
+
+        return await self.wait_for(done, within, f"{key} Ready at generation {generation}")

@@ -1,0 +1,180 @@
+"""The benchmark's subprocesses: the dev cluster and the operator, as in production, each on its own.
+
+Every wait is bounded; :class:`Processes` stops whatever it started, even when the benchmark fails.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not go on (a process died, a wait timed out)."""
+
+
+class Child:
+    def __init__(self, name: str, process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
+        self.name = name
+        self.process = process
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    def check(self) -> None:
+        if not self.alive():
+            raise BenchError(
+                f"the {self.name} exited with code {self.process.returncode}; see {self.log.name}"
+            )
+
+    async def stop(self, grace: float = 15.0, *, interrupt: bool = False) -> None:
+        """SIGTERM (SIGINT with ``interrupt``, on which py-spy writes its profile), then SIGKILL."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGINT if interrupt else signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), grace)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await asyncio.wait_for(self.process.wait(), 5.0)
+        self.log.close()
+
+
+def status_kib(pid: int, field: str) -> int:
+    """A ``/proc/<pid>/status`` memory figure (VmHWM: peak RSS, VmRSS: current), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise BenchError(f"no {field} for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Processes:
+    """Starts and stops the benchmark's subprocesses; ``async with`` stops them all at the end."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.children: list[Child] = []
+        logs.mkdir(parents=True, exist_ok=True)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop_all()
+
+    async def stop_all(self) -> None:
+        for child in reversed(self.children):
+            await child.stop()
+        self.children.clear()
+
+    async def stop(self, child: Child, *, interrupt: bool = False) -> None:
+        await child.stop(interrupt=interrupt)
+        if child in self.children:
+            self.children.remove(child)
+
+    async def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        log_name: str,
+        *,
+        pipe: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> Child:
+        """Start a process; stderr (and stdout unless ``pipe``) go to its log file."""
+        log = (self.logs / log_name).open("wb")
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if pipe else log,
+            stderr=log,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        child = Child(name, process, log)
+        self.children.append(child)
+        return child
+
+    async def devcluster(self, kubeconfig: Path, log_name: str, within: float = 30.0) -> tuple[Child, str]:
+        """``python -m greenshift.devcluster`` on a free loopback port; returns it and its URL."""
+        argv = [str(BIN / "python"), "-m", "greenshift.devcluster", "--host", "127.0.0.1", "--port", "0",
+                "--available-deployments", "--kubeconfig", str(kubeconfig),
+                "--log-level", "WARNING"]  # fmt: skip
+        child = await self._spawn("dev cluster", argv, log_name, pipe=True)
+        assert child.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(child.process.stdout.readline(), within)
+        except TimeoutError:
+            raise BenchError(f"the dev cluster printed no URL within {within:.0f}s") from None
+        url = line.decode().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            child.check()
+            raise BenchError(f"the dev cluster printed {url!r}, not its URL")
+        return child, url
+
+    async def operator(
+        self,
+        kubeconfig: Path,
+        log_name: str,
+        *,
+        workers: int,
+        resync_seconds: float,
+        platform_config: Path,
+    ) -> Child:
+        """``greenshift run --standalone`` against the kubeconfig the dev cluster wrote."""
+        argv = [str(BIN / "greenshift"), "run", "--standalone", "--workers", str(workers),
+                "--resync-seconds", str(resync_seconds),
+                "--platform-config", str(platform_config)]  # fmt: skip
+        return await self._spawn("operator", argv, log_name, env={"KUBECONFIG": str(kubeconfig)})
+
+    async def py_spy(self, pid: int, output: Path, duration: float, log_name: str) -> Child:
+        """Sample a process with py-spy for ``duration`` seconds (raw collapsed stacks, idle included)."""
+        argv = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--output", str(output),
+                "--format", "raw", "--duration", str(max(1, round(duration))), "--rate", "200",
+                "--nonblocking", "--idle"]  # fmt: skip
+        return await self._spawn("py-spy", argv, log_name)
+
+
+async def wait_idle(
+    child: Child,
+    *,
+    quiet_seconds: float = 2.0,
+    busy_share: float = 0.03,
+    within: float = 600.0,
+    interval: float = 0.25,
+) -> float:
+    """Until the process has used under ``busy_share`` of a CPU for ``quiet_seconds``; returns when."""
+    deadline = time.monotonic() + within
+    samples: list[tuple[float, float]] = []
+    while time.monotonic() < deadline:
+        child.check()
+        now = time.monotonic()
+        samples.append((now, cpu_seconds(child.pid)))
+        base = next((s for s in reversed(samples) if s[0] <= now - quiet_seconds), None)
+        if base is not None and samples[-1][1] - base[1] <= busy_share * (now - base[0]):
+            return now
+        await asyncio.sleep(interval)
+    raise BenchError(f"the {child.name} was still busy after {within:.0f}s")
