@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import kopf
 
+from greenshift.admission import WebhookOptions, register_admission, webhook_server
 from greenshift.config import PlatformConfig
 from greenshift.controllers.wiring import Runtime, build_registry, configure_settings
 
@@ -18,6 +19,8 @@ class OperatorOptions:
     liveness: str | None = None
     workers: int = 16
     resync_seconds: float = 600.0
+    webhook: WebhookOptions | None = None
+    """The validating admission webhook (docs/install.md); None: not served."""
 
 
 async def run_operator(
@@ -36,6 +39,9 @@ async def run_operator(
     registry = build_registry(runtime)
     settings = kopf.OperatorSettings()
     configure_settings(settings, config)
+    if options.webhook is not None:
+        register_admission(registry, runtime)
+        settings.admission.server = webhook_server(options.webhook, connection)
     await kopf.operator(
         registry=registry,
         settings=settings,

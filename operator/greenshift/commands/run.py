@@ -6,6 +6,7 @@ import logging
 
 import kopf
 
+from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import ConfigError, load_platform_config
 from greenshift.kube.client import connect
 from greenshift.runner import OperatorOptions, run_operator
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resync-seconds", type=float, default=600.0, help="safety-net resync period (default 600)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG")
+    add_webhook_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         liveness=args.liveness,
         workers=args.workers,
         resync_seconds=args.resync_seconds,
+        webhook=webhook_options(args),
     )
     asyncio.run(run_operator(config, connection, options))
     return 0
