@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "validate": "Check resources offline against the CRD schemas and the platform's rules.",
     "run": "Run the operator against a cluster.",
     "demo": "Start an embedded API server, run the operator on examples/ and show the result.",
+    "install": "Print the CRDs and the operator's install manifests, for kubectl apply -f -.",
 }
 
 

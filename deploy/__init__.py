@@ -1,0 +1,1 @@
+"""The install manifests (a kustomize base), shipped as package data `greenshift.deploy`."""

@@ -1,0 +1,192 @@
+"""``greenshift install``: print the CRDs and the install manifests, for ``kubectl apply -f -``.
+
+The manifests are ``deploy/`` (a kustomize base, shipped as package data ``greenshift.deploy``),
+in the order of its ``kustomization.yaml``; ``--certificates self-managed`` applies what the
+component ``deploy/self-managed`` does. ``--image`` and ``--namespace`` are structured edits of
+the parsed objects (never text substitution), so a value cannot inject YAML.
+"""
+
+import argparse
+import copy
+import importlib.resources
+import re
+import sys
+from collections.abc import Iterable
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+
+from greenshift.schemas import load_crds
+
+Manifest = dict[str, Any]
+
+DEFAULT_NAMESPACE = "greenshift-system"
+SERVICE = "greenshift-operator"
+DEPLOYMENT = "greenshift-operator"
+WEBHOOK_CONFIGURATION = "greenshift-webhook"
+CERTIFICATE = "greenshift-webhook"
+CA_INJECTION = "cert-manager.io/inject-ca-from"
+CERT_DIR_ARG = "--webhook-cert-dir="
+WEBHOOK_HOST_ARG = "--webhook-host="
+TLS_VOLUME = "webhook-tls"
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+
+
+class InstallError(ValueError):
+    pass
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", metavar="IMAGE", help="the operator image (default: the manifests')")
+    parser.add_argument(
+        "--namespace",
+        "-n",
+        default=DEFAULT_NAMESPACE,
+        metavar="NS",
+        help=f"the operator's namespace (default {DEFAULT_NAMESPACE})",
+    )
+    parser.add_argument(
+        "--certificates",
+        choices=("cert-manager", "self-managed"),
+        default="cert-manager",
+        help="who makes the webhook's certificate (default cert-manager; see docs/install.md)",
+    )
+    parser.add_argument("--no-crds", action="store_true", help="leave the CRDs out")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        objects = install_manifests(
+            image=args.image,
+            namespace=args.namespace,
+            certificates=args.certificates,
+            crds=not args.no_crds,
+        )
+    except InstallError as exc:
+        print(f"greenshift install: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False, explicit_start=True))
+    return 0
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the ConfigMap's PlatformConfig) as readable literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def install_manifests(
+    *,
+    image: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    certificates: str = "cert-manager",
+    crds: bool = True,
+) -> list[Manifest]:
+    """The CRDs, then every object of ``deploy/`` (edited as asked), in apply order."""
+    if not _LABEL.match(namespace):
+        raise InstallError(f"--namespace {namespace!r} is not a DNS-1123 label (lowercase, digits, '-')")
+    if image is not None and (not _IMAGE.match(image) or len(image) > 512):
+        raise InstallError(f"--image {image!r} is not a container image reference such as registry/repo:tag")
+    objects = base_manifests()
+    if certificates == "self-managed":
+        objects = self_managed(objects)
+    elif certificates != "cert-manager":
+        raise InstallError(f"--certificates {certificates!r}: expected cert-manager or self-managed")
+    objects = [retarget(obj, namespace) for obj in objects]
+    if image is not None:
+        objects = [with_image(obj, image) for obj in objects]
+    return [*(copy.deepcopy(crd) for crd in load_crds() if crds), *objects]
+
+
+def _deploy() -> Traversable:
+    return importlib.resources.files("greenshift.deploy")
+
+
+def _documents(entry: Traversable) -> list[Manifest]:
+    return [doc for doc in yaml.safe_load_all(entry.read_text(encoding="utf-8")) if doc]
+
+
+def kustomization(folder: Traversable) -> Manifest:
+    result: Manifest = yaml.safe_load(folder.joinpath("kustomization.yaml").read_text(encoding="utf-8"))
+    return result
+
+
+def base_manifests() -> list[Manifest]:
+    """Every object of the kustomize base, in the order of its ``resources``."""
+    folder = _deploy()
+    return [doc for name in kustomization(folder)["resources"] for doc in _documents(folder.joinpath(name))]
+
+
+def self_managed(objects: Iterable[Manifest]) -> list[Manifest]:
+    """What the component ``deploy/self-managed`` does: no cert-manager; the operator self-signs."""
+    folder = _deploy().joinpath("self-managed")
+    result: list[Manifest] = []
+    for obj in objects:
+        if obj["apiVersion"].startswith("cert-manager.io/"):
+            continue
+        obj = copy.deepcopy(obj)
+        if obj["kind"] == "ValidatingWebhookConfiguration":
+            annotations = obj["metadata"].get("annotations") or {}
+            annotations.pop(CA_INJECTION, None)
+            if not annotations:
+                obj["metadata"].pop("annotations", None)
+        elif obj["kind"] == "Deployment":
+            pod = obj["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            container["args"] = [
+                f"--webhook-configuration={WEBHOOK_CONFIGURATION}" if arg.startswith(CERT_DIR_ARG) else arg
+                for arg in container["args"]
+            ]
+            container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != TLS_VOLUME]
+            pod["volumes"] = [v for v in pod["volumes"] if v["name"] != TLS_VOLUME]
+        result.append(obj)
+    for name in kustomization(folder)["resources"]:
+        result.extend(_documents(folder.joinpath(name)))
+    return result
+
+
+def retarget(obj: Manifest, namespace: str) -> Manifest:
+    """The object for an operator living in ``namespace``: every place that names it."""
+    obj = copy.deepcopy(obj)
+    meta = obj["metadata"]
+    kind = obj["kind"]
+    service_dns = f"{SERVICE}.{namespace}.svc"
+    if kind == "Namespace":
+        meta["name"] = namespace
+    elif "namespace" in meta:
+        meta["namespace"] = namespace
+    if kind == "ClusterRoleBinding":
+        for subject in obj["subjects"]:
+            if subject["kind"] == "ServiceAccount":
+                subject["namespace"] = namespace
+    elif kind == "ValidatingWebhookConfiguration":
+        for webhook in obj["webhooks"]:
+            webhook["clientConfig"]["service"]["namespace"] = namespace
+        annotations = meta.get("annotations") or {}
+        if CA_INJECTION in annotations:
+            annotations[CA_INJECTION] = f"{namespace}/{CERTIFICATE}"
+    elif kind == "Certificate":
+        obj["spec"]["dnsNames"] = [service_dns, f"{service_dns}.cluster.local"]
+    elif kind == "Deployment":
+        container = obj["spec"]["template"]["spec"]["containers"][0]
+        container["args"] = [
+            f"{WEBHOOK_HOST_ARG}{service_dns}" if arg.startswith(WEBHOOK_HOST_ARG) else arg
+            for arg in container["args"]
+        ]
+    return obj
+
+
+def with_image(obj: Manifest, image: str) -> Manifest:
+    if obj["kind"] != "Deployment" or obj["metadata"]["name"] != DEPLOYMENT:
+        return obj
+    obj = copy.deepcopy(obj)
+    obj["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    return obj
