@@ -14,10 +14,10 @@ from typing import Any
 import kopf
 
 from greenshift.admission.review import review_document_source, review_gateway_route, review_wallet_tenant
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
+from greenshift.constants import GROUP, KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers.context import Context
-from greenshift.controllers.wiring import ROUTES, SERVICES, SOURCES, TENANTS, Runtime
-from greenshift.kube import ResourceRef
+from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS, Runtime
+from greenshift.kube import ResourceRef, ref_of_kind
 from greenshift.validation.problem import Problem
 
 Body = Mapping[str, Any]
@@ -33,6 +33,7 @@ _REVIEWS: tuple[tuple[ResourceRef, Review], ...] = (
     (SOURCES, review_document_source),
     (ROUTES, review_gateway_route),
 )
+CRDS = ref_of_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 STARTING = (
     "the Greenshift operator is still loading its view of the cluster (tenants, routes, services); "
     "retry in a few seconds"
@@ -63,13 +64,13 @@ def register_admission(registry: kopf.OperatorRegistry, runtime: Runtime) -> Non
     """Register the three validating handlers, answering from the operator's own indexes.
 
     kopf calls resource handlers only once every index is fully populated, so the first
-    Service event (every cluster has ``default/kubernetes``) tells that the indexes are
-    complete; until then the webhook refuses with a retry message rather than judge from
-    an empty view (which would call every namespace tenant-less).
+    event of one of Greenshift's own CRDs (which exist wherever the operator runs) tells
+    that the indexes are complete; until then the webhook refuses with a retry message
+    rather than judge from an empty view (which would call every namespace tenant-less).
     """
     indexed = asyncio.Event()
 
-    @kopf.on.event(*SERVICES.kopf_spec, registry=registry, id="admission_indexed")
+    @kopf.on.event(*CRDS.kopf_spec, registry=registry, id="admission_indexed", when=_is_greenshift_crd)
     async def mark_indexed(**_: Any) -> None:
         indexed.set()
 
@@ -81,6 +82,10 @@ def register_admission(registry: kopf.OperatorRegistry, runtime: Runtime) -> Non
             operations=["CREATE", "UPDATE"],
             persistent=True,
         )(_handler(runtime, indexed, review))
+
+
+def _is_greenshift_crd(name: str, **_: Any) -> bool:
+    return name.endswith(f".{GROUP}")
 
 
 def _handler(runtime: Runtime, indexed: asyncio.Event, review: Review) -> Callable[..., Any]:
