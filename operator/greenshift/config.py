@@ -4,7 +4,8 @@ Every key is optional; the defaults are those of API.md. Unknown keys are refuse
 a typo in a platform setting never silently falls back to a default.
 """
 
-from dataclasses import dataclass, field, fields, is_dataclass
+import re
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin, get_type_hints
 
@@ -26,16 +27,47 @@ class ParentRef:
     namespace: str = "greenshift-gateway"
 
 
+GatewayMetricsPreset = Literal["ingress-nginx", "envoy-gateway"]
+DurationUnit = Literal["seconds", "milliseconds"]
+
+
 @dataclass(frozen=True)
 class GatewayMetrics:
-    """Names of the gateway's Prometheus series, used by the analytics rules."""
+    """Where the analytics rules find the gateway's traffic (docs/analytics.md).
 
+    ``preset`` picks the defaults of a gateway; any other key overrides one of them.
+    ``namespacePattern`` is a regular expression with ``{namespace}`` standing for the
+    tenant namespace, matched against ``namespaceLabel``; ``routePattern`` has one capture
+    group that extracts the GatewayRoute's name from ``routeLabel``.
+    """
+
+    preset: GatewayMetricsPreset = "ingress-nginx"
     requests: str = "nginx_ingress_controller_requests"
-    duration_bucket: str = "nginx_ingress_controller_request_duration_seconds_bucket"
-    host_label: str = "host"
-    path_label: str = "path"
-    namespace_label: str = "exported_namespace"
-    status_label: str = "status"
+    durationBucket: str = "nginx_ingress_controller_request_duration_seconds_bucket"
+    durationUnit: DurationUnit = "seconds"
+    namespaceLabel: str = "exported_namespace"
+    namespacePattern: str = "{namespace}"
+    routeLabel: str = "ingress"
+    routePattern: str = "(.+)"
+    statusLabel: str = "status"
+
+
+GATEWAY_METRICS_PRESETS: dict[str, GatewayMetrics] = {
+    "ingress-nginx": GatewayMetrics(),
+    # Envoy Gateway's proxies export Envoy's cluster statistics; each HTTPRoute rule is a
+    # cluster named httproute/<namespace>/<name>/rule/<index>, and times are in milliseconds.
+    "envoy-gateway": GatewayMetrics(
+        preset="envoy-gateway",
+        requests="envoy_cluster_upstream_rq",
+        durationBucket="envoy_cluster_upstream_rq_time_bucket",
+        durationUnit="milliseconds",
+        namespaceLabel="envoy_cluster_name",
+        namespacePattern="httproute/{namespace}/.+",
+        routeLabel="envoy_cluster_name",
+        routePattern="httproute/[^/]+/([^/]+)/.+",
+        statusLabel="envoy_response_code",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +171,8 @@ def _build(cls: type[T], value: Any, where: str) -> T:
 
 def _convert(hint: Any, value: Any, where: str) -> Any:
     origin = get_origin(hint)
+    if hint is GatewayMetrics:
+        return _build_gateway_metrics(value, where)
     if is_dataclass(hint):
         return _build(cast(type[Any], hint), value, where)
     if origin is Literal:
@@ -164,6 +198,25 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if hint is str and not isinstance(value, str):
         raise ConfigError(f"{where}: must be a string")
     return value
+
+
+def _build_gateway_metrics(value: Any, where: str) -> GatewayMetrics:
+    """The preset's names, with the keys given overriding them one by one."""
+    given = _build(GatewayMetrics, value, where)
+    base = GATEWAY_METRICS_PRESETS[given.preset]
+    keys = {f.name for f in fields(GatewayMetrics)} & set(value) - {"preset"}
+    metrics = replace(base, **{key: getattr(given, key) for key in keys})
+    for key in ("namespacePattern", "routePattern"):
+        pattern = getattr(metrics, key)
+        try:
+            compiled = re.compile(pattern.replace("{namespace}", "ns"))
+        except re.error as exc:
+            raise ConfigError(f"{_join(where, key)}: not a regular expression: {exc}") from None
+        if key == "routePattern" and compiled.groups != 1:
+            raise ConfigError(f"{_join(where, key)}: must have exactly one capture group")
+    if "{namespace}" not in metrics.namespacePattern:
+        raise ConfigError(f"{_join(where, 'namespacePattern')}: must contain {{namespace}}")
+    return metrics
 
 
 def _merge_tier(base: Tier | None, value: Any, where: str) -> Tier:

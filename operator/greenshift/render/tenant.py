@@ -4,6 +4,7 @@ from typing import Any
 
 from greenshift.config import PlatformConfig
 from greenshift.naming import tenant_namespace
+from greenshift.render.analytics import render_tenant_analytics
 from greenshift.render.common import Manifest, labels, metadata, render_template
 from greenshift.schemas import with_defaults
 
@@ -116,4 +117,4 @@ def render_tenant(tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
         for binding, role, subjects in bindings
         if subjects
     ]
-    return children
+    return children + render_tenant_analytics(tenant, config)

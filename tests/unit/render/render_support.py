@@ -19,6 +19,7 @@ K8S_VERSION = kubernetes_validate.latest_version()
 CRD_SCHEMAS = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "httproute-gateway.networking.k8s.io-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring.coreos.com-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring.coreos.com-v1.json",
     ("cert-manager.io/v1", "Certificate"): "certificate-cert-manager.io-v1.json",
     ("route.openshift.io/v1", "Route"): "route-route.openshift.io-v1.json",
 }
