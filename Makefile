@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck bench clean
+.PHONY: demo test test-slow lint typecheck bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
+# promtool (rule tests) and Chromium + chromedriver (catalog browser tests) from Debian, when
+# missing and when root; otherwise those tests skip and say why.
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && ! { command -v promtool && command -v chromium && command -v chromedriver; } >/dev/null; then \
+		apt-get update -q && apt-get install -y -q --no-install-recommends prometheus chromium chromium-driver; fi
+
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Exit code 5 means no slow test was collected: not a failure.

@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "run": "Run the operator against a cluster.",
     "demo": "Start an embedded API server, run the operator on examples/ and show the result.",
     "install": "Print the CRDs and the operator's install manifests, for kubectl apply -f -.",
+    "catalog": "Print the service catalog (every published REST and SOAP service) of the cluster.",
+    "usage": "Print each tenant's resource usage, priced from a rate card when given.",
+    "analytics": "Print the platform-wide PrometheusRule of the gateway analytics.",
 }
 
 

@@ -19,6 +19,9 @@ class OperatorOptions:
     liveness: str | None = None
     workers: int = 16
     resync_seconds: float = 600.0
+    http_host: str = "0.0.0.0"  # noqa: S104 - the pod's catalog and metrics port
+    http_port: int | None = None
+    """The catalog and metrics server (docs/metrics.md); None: not served."""
     webhook: WebhookOptions | None = None
     """The validating admission webhook (docs/install.md); None: not served."""
 
@@ -34,7 +37,12 @@ async def run_operator(
 ) -> None:
     """Run until ``stop_flag`` is set (or the process is signalled)."""
     runtime = runtime or Runtime(
-        config=config, connection=connection, workers=options.workers, resync_seconds=options.resync_seconds
+        config=config,
+        connection=connection,
+        workers=options.workers,
+        resync_seconds=options.resync_seconds,
+        http_host=options.http_host,
+        http_port=options.http_port,
     )
     registry = build_registry(runtime)
     settings = kopf.OperatorSettings()

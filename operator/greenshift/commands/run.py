@@ -29,7 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all-namespaces", "-A", action="store_true", help="watch the whole cluster (the default)"
     )
     parser.add_argument(
-        "--liveness", metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz"
+        "--liveness", metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8081/healthz"
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        metavar="PORT",
+        help="serve /catalog, /catalog.json, /metrics and /healthz on this port (default 8080; 0: none)",
+    )
+    parser.add_argument(
+        "--http-address",
+        default="0.0.0.0",  # noqa: S104 - the pod's port, reached through its Service
+        metavar="ADDR",
+        help="the address to serve on (default 0.0.0.0)",
     )
     parser.add_argument("--log-format", choices=("plain", "json"), default="plain")
     peering = parser.add_mutually_exclusive_group()
@@ -69,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         liveness=args.liveness,
         workers=args.workers,
         resync_seconds=args.resync_seconds,
+        http_host=args.http_address,
+        http_port=args.http_port or None,
         webhook=webhook_options(args),
     )
     asyncio.run(run_operator(config, connection, options))

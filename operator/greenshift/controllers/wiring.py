@@ -27,7 +27,9 @@ from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
 from greenshift.naming import tenant_namespace
+from greenshift.web import WebServer, create_app
 
 logger = logging.getLogger("greenshift")
 
@@ -65,6 +67,7 @@ def child_resources(config: PlatformConfig) -> list[ResourceRef]:
     kinds.append(flavor[config.gateway.flavor])
     if config.monitoring.prometheusOperator:
         kinds.append(("monitoring.coreos.com/v1", "ServiceMonitor"))
+        kinds.append(("monitoring.coreos.com/v1", "PrometheusRule"))  # the tenants' analytics
     if config.certificates.certManager:
         kinds.append(("cert-manager.io/v1", "Certificate"))
     return [ref_of_kind(api, kind) for api, kind in kinds]
@@ -79,7 +82,18 @@ class Runtime:
     workers: int = 16
     resync_seconds: float = 600.0
     context: Context | None = None
+    http_host: str = "0.0.0.0"  # noqa: S104 - the pod's catalog and metrics port (docs/metrics.md)
+    http_port: int | None = None  # None: no HTTP server; 0: any free port
+    metrics: OperatorMetrics = field(init=False, repr=False)
+    web: WebServer | None = field(default=None, repr=False)
     _resync: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = OperatorMetrics(self.state)
+
+    def state(self) -> ClusterState | None:
+        """What the indexes hold now (for the HTTP server and metrics); None before start."""
+        return state_from_indices(self.context.indices) if self.context is not None else None
 
     async def start(self, settings: kopf.OperatorSettings, indices: dict[str, Any]) -> None:
         queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
@@ -94,8 +108,13 @@ class Runtime:
         )
         queue.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
+        if self.http_port is not None:
+            self.web = WebServer(create_app(self.state, self.metrics), self.http_host, self.http_port)
+            await self.web.start()
 
     async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
         if self._resync is not None:
             self._resync.cancel()
             await asyncio.gather(self._resync, return_exceptions=True)
@@ -106,11 +125,12 @@ class Runtime:
 
     async def _reconcile(self, key: ObjectKey) -> None:
         assert self.context is not None
-        try:
-            await RECONCILERS[key.kind](self.context, key)
-        except TemporaryApiError as exc:
-            logger.info("Deferred %s after a temporary API error: %s.", key, exc)
-            raise Requeue(str(exc), exc.retry_after) from None
+        with self.metrics.reconciling(key.kind):
+            try:
+                await RECONCILERS[key.kind](self.context, key)
+            except TemporaryApiError as exc:
+                logger.info("Deferred %s after a temporary API error: %s.", key, exc)
+                raise Requeue(str(exc), exc.retry_after) from None
 
     async def _resync_loop(self) -> None:
         while True:

@@ -1,0 +1,177 @@
+"""The operator's Prometheus metrics (docs/metrics.md), in a registry of its own.
+
+Counters and the duration histogram are updated by the reconcile wrapper; everything about
+the resources themselves (by kind and Ready, conflicts, tenants, per-tenant usage) is
+computed at scrape time from a :class:`ClusterState`, so it is never stale and costs nothing
+between scrapes.
+"""
+
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
+from greenshift.controllers.queue import Requeue
+from greenshift.kube import PermanentApiError, TemporaryApiError
+from greenshift.usage import usage_report
+
+Body = Mapping[str, Any]
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """The Greenshift resources (with status) and the operator's children, as last seen."""
+
+    tenants: list[Body]
+    sources: list[Body]
+    routes: list[Body]
+    children: list[Body]
+
+
+def state_from_indices(indices: Mapping[str, Mapping[Any, Iterable[Any]]]) -> ClusterState:
+    """A snapshot of kopf's indexes ``greenshift_resources`` and ``greenshift_children``."""
+    by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
+    for store in list(indices["greenshift_resources"].values()):
+        for body in store:
+            by_kind.setdefault(str(body.get("kind")), []).append(body)
+    children = [body for store in list(indices["greenshift_children"].values()) for body in store]
+    return ClusterState(by_kind[KIND_TENANT], by_kind[KIND_SOURCE], by_kind[KIND_ROUTE], children)
+
+
+def error_class(exc: BaseException) -> str:
+    """``temporary`` (retried with backoff), ``permanent`` (refused by the API server) or ``unexpected``."""
+    if isinstance(exc, Requeue) and exc.__context__ is not None:
+        return error_class(exc.__context__)
+    if isinstance(exc, TemporaryApiError | Requeue):
+        return "temporary"
+    if isinstance(exc, PermanentApiError):
+        return "permanent"
+    return "unexpected"
+
+
+def _ready(body: Body) -> str:
+    conditions = (body.get("status") or {}).get("conditions") or []
+    ready: Body = next((c for c in conditions if c.get("type") == "Ready"), {})
+    return str(ready.get("status", "Unknown"))
+
+
+class _StateCollector(Collector):
+    def __init__(self, state: Callable[[], ClusterState | None]) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        state = self._state()
+        if state is None:
+            return
+        resources = GaugeMetricFamily(
+            "greenshift_resources", "Greenshift resources by kind and Ready status.", labels=["kind", "ready"]
+        )
+        counts = Tally(
+            (str(b.get("kind")), _ready(b)) for b in [*state.tenants, *state.sources, *state.routes]
+        )
+        for kind in KINDS:
+            for ready in ("True", "False", "Unknown"):
+                resources.add_metric([kind, ready], counts.get((kind, ready), 0))
+        yield resources
+        conflicts = sum(
+            1
+            for route in state.routes
+            for c in (route.get("status") or {}).get("conditions") or []
+            if c.get("type") == "Ready" and c.get("reason") == "RouteConflict"
+        )
+        yield GaugeMetricFamily(
+            "greenshift_route_conflicts",
+            "GatewayRoutes not Ready because an older route holds their host and path.",
+            value=conflicts,
+        )
+        yield GaugeMetricFamily(
+            "greenshift_tenants", "WalletTenants known to the operator.", value=len(state.tenants)
+        )
+        gauges = {
+            "cpu": GaugeMetricFamily(
+                "greenshift_tenant_requests_cpu_cores",
+                "CPU cores requested by the tenant's managed Deployments (replicas x container requests).",
+                labels=["tenant"],
+            ),
+            "memory": GaugeMetricFamily(
+                "greenshift_tenant_requests_memory_bytes",
+                "Memory requested by the tenant's managed Deployments (replicas x container requests).",
+                labels=["tenant"],
+            ),
+            "storage": GaugeMetricFamily(
+                "greenshift_tenant_requests_storage_bytes",
+                "Storage requested by the tenant's managed PersistentVolumeClaims.",
+                labels=["tenant"],
+            ),
+            "replicas": GaugeMetricFamily(
+                "greenshift_tenant_replicas", "Connector replicas the tenant runs.", labels=["tenant"]
+            ),
+            "routes": GaugeMetricFamily(
+                "greenshift_tenant_gateway_routes",
+                "GatewayRoutes in the tenant's namespace.",
+                labels=["tenant"],
+            ),
+            "sources": GaugeMetricFamily(
+                "greenshift_tenant_document_sources",
+                "DocumentSources in the tenant's namespace.",
+                labels=["tenant"],
+            ),
+        }
+        for row in usage_report(state.tenants, state.sources, state.routes, state.children):
+            gauges["cpu"].add_metric([row.tenant], float(row.cpu_cores))
+            gauges["memory"].add_metric([row.tenant], row.memory_bytes)
+            gauges["storage"].add_metric([row.tenant], row.storage_bytes)
+            gauges["replicas"].add_metric([row.tenant], row.replicas)
+            gauges["routes"].add_metric([row.tenant], row.gateway_routes)
+            gauges["sources"].add_metric([row.tenant], row.document_sources)
+        yield from gauges.values()
+
+
+class OperatorMetrics:
+    """One operator's metrics; ``registry`` is what ``/metrics`` exposes."""
+
+    def __init__(self, state: Callable[[], ClusterState | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.reconciles = Counter(
+            "greenshift_reconciles",
+            "Reconciles run, by kind and result (success or error).",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "greenshift_reconcile_errors",
+            "Reconciles that failed, by kind and class (temporary, permanent, unexpected).",
+            ["kind", "class"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "greenshift_reconcile_duration_seconds",
+            "Time one reconcile took, by kind.",
+            ["kind"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(state))
+
+    @contextmanager
+    def reconciling(self, kind: str) -> Iterator[None]:
+        """Time and count one reconcile of ``kind``; exceptions pass through, counted by class."""
+        start = time.perf_counter()
+        try:
+            yield
+        except Exception as exc:
+            self.reconciles.labels(kind, "error").inc()
+            self.errors.labels(kind, error_class(exc)).inc()
+            raise
+        else:
+            self.reconciles.labels(kind, "success").inc()
+        finally:
+            self.duration.labels(kind).observe(time.perf_counter() - start)

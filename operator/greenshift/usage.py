@@ -1,0 +1,331 @@
+"""Per-tenant usage, and its price from a rate card (pure; docs/usage.md).
+
+What is counted, per tenant (children found by the label ``greenshift.io/tenant``):
+
+- CPU and memory: for every Deployment the operator manages, replicas x the sum over its
+  containers of each container's request; a container without a request gets its limit
+  (as the API server does), else the tenant LimitRange's default request (100m, 128Mi).
+  Replicas are ``spec.replicas``; a Deployment without it (the autoscaler owns it) counts
+  the HorizontalPodAutoscaler's ``minReplicas``, else 1.
+- Storage: the requested size of every PersistentVolumeClaim the operator manages, including
+  the caches retained after their DocumentSource was deleted (they still hold the volume).
+- Gateway routes and document sources: the custom resources in the tenant's namespace.
+
+Only what Greenshift manages is counted: workloads an agency deploys itself are not.
+"""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from greenshift.constants import TENANT_LABEL
+from greenshift.naming import tenant_namespace
+from greenshift.render.tenant import DEFAULT_REQUESTS
+
+Body = Mapping[str, Any]
+GIB = Decimal(2**30)
+
+_SUFFIXES = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
+
+
+class UsageError(ValueError):
+    """A rate card or quantity that cannot be used; the message names it."""
+
+
+def parse_quantity(value: Any) -> Decimal:
+    """A Kubernetes quantity (``"250m"``, ``"1Gi"``, ``2``) as a number of base units."""
+    match = _QUANTITY.match(str(value).strip())
+    if match is None:
+        raise UsageError(f"not a Kubernetes quantity: {value!r}")
+    try:
+        return Decimal(match.group(1)) * _SUFFIXES[match.group(2)]
+    except InvalidOperation:
+        raise UsageError(f"not a Kubernetes quantity: {value!r}") from None
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    tenant: str
+    agency: str
+    namespace: str
+    cpu_cores: Decimal
+    memory_bytes: int
+    storage_bytes: int
+    replicas: int
+    gateway_routes: int
+    document_sources: int
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """Prices per unit; a month is ``hoursPerMonth`` hours (see pricing/rate-card.yaml)."""
+
+    currency: str
+    hoursPerMonth: Decimal = Decimal(730)
+    cpuCoreHour: Decimal = Decimal(0)
+    memoryGiBHour: Decimal = Decimal(0)
+    storageGiBMonth: Decimal = Decimal(0)
+    gatewayRouteMonth: Decimal = Decimal(0)
+    documentSourceMonth: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class PricedUsage:
+    usage: TenantUsage
+    currency: str
+    cpu: Decimal
+    memory: Decimal
+    storage: Decimal
+    routes: Decimal
+    sources: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.cpu + self.memory + self.storage + self.routes + self.sources
+
+
+def load_rate_card(path: str | Path) -> RateCard:
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read the rate card: {exc}") from None
+    try:
+        return parse_rate_card(doc)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def parse_rate_card(doc: Any) -> RateCard:
+    if not isinstance(doc, dict) or doc.get("kind") != "RateCard":
+        raise UsageError("not a document of kind RateCard")
+    body = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
+    known = {f.name for f in fields(RateCard)}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise UsageError(f"{unknown[0]}: unknown key (allowed: {', '.join(sorted(known))})")
+    currency = body.pop("currency", None)
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise UsageError("currency: required, an ISO 4217 code such as EUR")
+    prices: dict[str, Decimal] = {}
+    for key, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise UsageError(f"{key}: must be a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise UsageError(f"{key}: must be a number, got {value!r}") from None
+        if not number.is_finite() or number < 0 or (key == "hoursPerMonth" and number == 0):
+            raise UsageError(f"{key}: must be a positive number, got {value!r}")
+        prices[key] = number
+    return RateCard(currency=currency, **prices)
+
+
+def _container_request(container: Body, resource: str) -> Decimal:
+    resources = container.get("resources") or {}
+    for section in ("requests", "limits"):
+        value = (resources.get(section) or {}).get(resource)
+        if value is not None:
+            return parse_quantity(value)
+    return parse_quantity(DEFAULT_REQUESTS[resource])
+
+
+def _replicas(deployment: Body, autoscalers: Mapping[tuple[str, str], Body]) -> int:
+    replicas = (deployment.get("spec") or {}).get("replicas")
+    if replicas is not None:
+        return int(replicas)
+    meta = deployment["metadata"]
+    hpa = autoscalers.get((str(meta.get("namespace")), str(meta["name"])))
+    return int((hpa or {}).get("spec", {}).get("minReplicas") or 1)
+
+
+def usage_report(
+    tenants: Iterable[Body], sources: Iterable[Body], routes: Iterable[Body], children: Iterable[Body]
+) -> list[TenantUsage]:
+    """One row per tenant, sorted by tenant name; ``children`` are the operator's child objects."""
+    by_tenant: dict[str, list[Body]] = {}
+    autoscalers: dict[tuple[str, str], Body] = {}
+    for child in children:
+        meta = child.get("metadata") or {}
+        tenant = (meta.get("labels") or {}).get(TENANT_LABEL)
+        if tenant is not None:
+            by_tenant.setdefault(str(tenant), []).append(child)
+        if child.get("kind") == "HorizontalPodAutoscaler":
+            autoscalers[(str(meta.get("namespace")), str(meta.get("name")))] = child
+    source_count = _count_by_namespace(sources)
+    route_count = _count_by_namespace(routes)
+    rows = []
+    for tenant in tenants:
+        name = str(tenant["metadata"]["name"])
+        namespace = tenant_namespace(tenant)
+        cpu = Decimal(0)
+        memory = Decimal(0)
+        storage = Decimal(0)
+        replicas = 0
+        for child in by_tenant.get(name, []):
+            if child.get("kind") == "Deployment":
+                count = _replicas(child, autoscalers)
+                containers = ((child.get("spec") or {}).get("template") or {}).get("spec", {}).get(
+                    "containers"
+                ) or []
+                replicas += count
+                cpu += count * sum((_container_request(c, "cpu") for c in containers), Decimal(0))
+                memory += count * sum((_container_request(c, "memory") for c in containers), Decimal(0))
+            elif child.get("kind") == "PersistentVolumeClaim":
+                requested = ((child.get("spec") or {}).get("resources") or {}).get("requests") or {}
+                if "storage" in requested:
+                    storage += parse_quantity(requested["storage"])
+        rows.append(
+            TenantUsage(
+                tenant=name,
+                agency=str((tenant.get("spec") or {}).get("agency", "")),
+                namespace=namespace,
+                cpu_cores=cpu,
+                memory_bytes=int(memory),
+                storage_bytes=int(storage),
+                replicas=replicas,
+                gateway_routes=route_count.get(namespace, 0),
+                document_sources=source_count.get(namespace, 0),
+            )
+        )
+    return sorted(rows, key=lambda row: row.tenant)
+
+
+def _count_by_namespace(resources: Iterable[Body]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for resource in resources:
+        namespace = str(resource["metadata"].get("namespace"))
+        counts[namespace] = counts.get(namespace, 0) + 1
+    return counts
+
+
+def decimal_text(value: Decimal) -> str:
+    """``0.2`` rather than ``0.200``, ``100`` rather than ``1E+2``."""
+    return format(value.normalize(), "f")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def price(usage: TenantUsage, card: RateCard) -> PricedUsage:
+    """What the tenant's current usage costs per month, by line, rounded to cents."""
+    hours = card.hoursPerMonth
+    return PricedUsage(
+        usage=usage,
+        currency=card.currency,
+        cpu=_money(usage.cpu_cores * card.cpuCoreHour * hours),
+        memory=_money(Decimal(usage.memory_bytes) / GIB * card.memoryGiBHour * hours),
+        storage=_money(Decimal(usage.storage_bytes) / GIB * card.storageGiBMonth),
+        routes=_money(usage.gateway_routes * card.gatewayRouteMonth),
+        sources=_money(usage.document_sources * card.documentSourceMonth),
+    )
+
+
+COLUMNS = (
+    "tenant",
+    "agency",
+    "namespace",
+    "cpu_cores",
+    "memory_bytes",
+    "storage_bytes",
+    "replicas",
+    "gateway_routes",
+    "document_sources",
+)
+PRICE_COLUMNS = ("currency", "cpu", "memory", "storage", "routes", "sources", "total")
+
+
+def report_records(rows: list[TenantUsage], card: RateCard | None) -> list[dict[str, Any]]:
+    """Rows as flat records (numbers as strings where they are decimals), priced when a card is given."""
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {
+            k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in asdict(row).items()
+        }
+        if card is not None:
+            priced = price(row, card)
+            record |= {
+                "currency": priced.currency,
+                "cpu": str(priced.cpu),
+                "memory": str(priced.memory),
+                "storage": str(priced.storage),
+                "routes": str(priced.routes),
+                "sources": str(priced.sources),
+                "total": str(priced.total),
+            }
+        records.append(record)
+    return records
+
+
+def format_json(rows: list[TenantUsage], card: RateCard | None) -> str:
+    doc: dict[str, Any] = {"kind": "UsageReport", "tenants": report_records(rows, card)}
+    if card is not None:
+        doc["rateCard"] = {k: v if isinstance(v, str) else decimal_text(v) for k, v in asdict(card).items()}
+    return json.dumps(doc, indent=2)
+
+
+def format_csv(rows: list[TenantUsage], card: RateCard | None) -> str:
+    columns = COLUMNS + (PRICE_COLUMNS if card is not None else ())
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(report_records(rows, card))
+    return out.getvalue()
+
+
+def _human_bytes(value: int) -> str:
+    for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if value >= size:
+            return f"{value / size:.4g}{unit}"
+    return str(value)
+
+
+def format_table(rows: list[TenantUsage], card: RateCard | None) -> str:
+    header = ["TENANT", "AGENCY", "CPU", "MEMORY", "STORAGE", "REPLICAS", "ROUTES", "SOURCES"]
+    if card is not None:
+        header.append(f"MONTHLY ({card.currency})")
+    cells = [header]
+    for row in rows:
+        line = [
+            row.tenant,
+            row.agency,
+            decimal_text(row.cpu_cores),
+            _human_bytes(row.memory_bytes),
+            _human_bytes(row.storage_bytes),
+            str(row.replicas),
+            str(row.gateway_routes),
+            str(row.document_sources),
+        ]
+        if card is not None:
+            line.append(str(price(row, card).total))
+        cells.append(line)
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    )

@@ -1,0 +1,175 @@
+"""usage_report and its pricing, from a known set of resources."""
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenshift.usage import (
+    TenantUsage,
+    UsageError,
+    format_csv,
+    format_json,
+    format_table,
+    load_rate_card,
+    parse_quantity,
+    parse_rate_card,
+    price,
+    usage_report,
+)
+
+EXAMPLE_CARD = Path(__file__).resolve().parents[3] / "pricing" / "rate-card.yaml"
+MANAGED = {"app.kubernetes.io/managed-by": "greenshift-operator"}
+
+
+def tenant(name: str, agency: str, namespace: str | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"agency": agency}
+    if namespace:
+        spec["namespace"] = namespace
+    return {"kind": "WalletTenant", "metadata": {"name": name}, "spec": spec}
+
+
+def resource(kind: str, namespace: str, name: str) -> dict[str, Any]:
+    return {"kind": kind, "metadata": {"name": name, "namespace": namespace}}
+
+
+def child(kind: str, tenant_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    labels = MANAGED | {"greenshift.io/tenant": tenant_name}
+    return {"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
+
+
+def deployment(tenant_name: str, namespace: str, name: str, replicas: int | None, *containers: Any) -> Any:
+    spec: dict[str, Any] = {"template": {"spec": {"containers": list(containers)}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return child("Deployment", tenant_name, namespace, name, spec)
+
+
+def test_quantities() -> None:
+    assert parse_quantity("250m") == Decimal("0.25")
+    assert parse_quantity("1Gi") == 2**30
+    assert parse_quantity("1.5G") == 1_500_000_000
+    assert parse_quantity(2) == 2
+    assert parse_quantity("1e3") == 1000
+    with pytest.raises(UsageError):
+        parse_quantity("lots")
+
+
+def test_report_counts_requests_defaults_limits_autoscalers_and_storage() -> None:
+    tenants = [tenant("bosa", "BOSA"), tenant("fin", "FOD-FIN", "finance"), tenant("idle", "IDLE")]
+    sources = [resource("DocumentSource", "wallet-bosa", n) for n in ("a", "b", "c")]
+    sources.append(resource("DocumentSource", "finance", "tax"))
+    routes = [resource("GatewayRoute", "wallet-bosa", "r1"), resource("GatewayRoute", "finance", "r2")]
+    children = [
+        # explicit requests: 2 x (500m + 256Mi)
+        deployment(
+            "bosa", "wallet-bosa", "a", 2, {"resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}
+        ),
+        # nothing stated: the LimitRange defaults, 1 x (100m + 128Mi)
+        deployment("bosa", "wallet-bosa", "b", 1, {}),
+        # limits only: the request is the limit; autoscaled (no replicas): the HPA minimum, 3
+        deployment(
+            "bosa", "wallet-bosa", "c", None, {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}
+        ),
+        child("HorizontalPodAutoscaler", "bosa", "wallet-bosa", "c", {"minReplicas": 3, "maxReplicas": 5}),
+        child(
+            "PersistentVolumeClaim",
+            "bosa",
+            "wallet-bosa",
+            "a-cache",
+            {"resources": {"requests": {"storage": "10Gi"}}},
+        ),
+        # a retained cache of a deleted source still counts
+        child(
+            "PersistentVolumeClaim",
+            "bosa",
+            "wallet-bosa",
+            "old-cache",
+            {"resources": {"requests": {"storage": "512Mi"}}},
+        ),
+        # suspended: scaled to 0
+        deployment("fin", "finance", "tax", 0, {"resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}),
+        child("ConfigMap", "bosa", "wallet-bosa", "a-config", {}),
+    ]
+    rows = usage_report(tenants, sources, routes, children)
+    assert rows == [
+        TenantUsage(
+            tenant="bosa",
+            agency="BOSA",
+            namespace="wallet-bosa",
+            cpu_cores=Decimal("1.0") + Decimal("0.1") + Decimal(3),
+            memory_bytes=2 * 256 * 2**20 + 128 * 2**20 + 3 * 2**30,
+            storage_bytes=10 * 2**30 + 512 * 2**20,
+            replicas=6,
+            gateway_routes=1,
+            document_sources=3,
+        ),
+        TenantUsage("fin", "FOD-FIN", "finance", Decimal(0), 0, 0, 0, 1, 1),
+        TenantUsage("idle", "IDLE", "wallet-idle", Decimal(0), 0, 0, 0, 0, 0),
+    ]
+
+
+def test_pricing_with_the_example_rate_card() -> None:
+    card = load_rate_card(EXAMPLE_CARD)
+    assert card.currency == "EUR"
+    usage = TenantUsage("bosa", "BOSA", "wallet-bosa", Decimal(2), 4 * 2**30, 100 * 2**30, 4, 3, 2)
+    priced = price(usage, card)
+    assert priced.cpu == Decimal("45.26")  # 2 x 0.031 x 730
+    assert priced.memory == Decimal("12.26")  # 4 x 0.0042 x 730
+    assert priced.storage == Decimal("12.00")  # 100 x 0.12
+    assert priced.routes == Decimal("15")
+    assert priced.sources == Decimal("40")
+    assert priced.total == Decimal("124.52")
+
+
+def test_rate_card_errors() -> None:
+    with pytest.raises(UsageError, match="currency"):
+        parse_rate_card({"kind": "RateCard"})
+    with pytest.raises(UsageError, match="unknown key"):
+        parse_rate_card({"kind": "RateCard", "currency": "EUR", "cpuHour": 1})
+    with pytest.raises(UsageError, match="positive"):
+        parse_rate_card({"kind": "RateCard", "currency": "EUR", "cpuCoreHour": -1})
+    with pytest.raises(UsageError, match="number"):
+        parse_rate_card({"kind": "RateCard", "currency": "EUR", "cpuCoreHour": "cheap"})
+    with pytest.raises(UsageError, match="RateCard"):
+        parse_rate_card({"kind": "Other"})
+
+
+def test_formats() -> None:
+    card = parse_rate_card({"kind": "RateCard", "currency": "EUR", "gatewayRouteMonth": 5})
+    rows = [TenantUsage("bosa", "BOSA", "wallet-bosa", Decimal("0.30"), 2**30, 0, 3, 2, 2)]
+    doc = json.loads(format_json(rows, card))
+    assert doc["kind"] == "UsageReport"
+    assert doc["tenants"][0]["cpu_cores"] == "0.3"
+    assert doc["tenants"][0]["total"] == "10.00"
+    assert doc["rateCard"]["currency"] == "EUR"
+    [record] = list(csv.DictReader(io.StringIO(format_csv(rows, None))))
+    assert record == {
+        "tenant": "bosa",
+        "agency": "BOSA",
+        "namespace": "wallet-bosa",
+        "cpu_cores": "0.3",
+        "memory_bytes": str(2**30),
+        "storage_bytes": "0",
+        "replicas": "3",
+        "gateway_routes": "2",
+        "document_sources": "2",
+    }
+    table = format_table(rows, card).splitlines()
+    assert table[0].split() == [
+        "TENANT",
+        "AGENCY",
+        "CPU",
+        "MEMORY",
+        "STORAGE",
+        "REPLICAS",
+        "ROUTES",
+        "SOURCES",
+        "MONTHLY",
+        "(EUR)",
+    ]
+    assert table[1].split() == ["bosa", "BOSA", "0.3", "1Gi", "0", "3", "2", "2", "10.00"]
