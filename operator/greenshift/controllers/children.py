@@ -66,6 +66,37 @@ class SyncResult:
     live: dict[ChildKey, Mapping[str, Any]] = field(default_factory=dict)
 
 
+def foreign_additions(want: Any, have: Any) -> dict[str, Any]:
+    """A merge patch removing what others added under a mapping the operator wants empty.
+
+    Server-side apply merges maps, so re-applying ``podSelector: {}`` keeps a ``matchLabels``
+    someone added: isolation would stay lifted. Only empty mappings are cleared this way;
+    anything else added beside the desired fields is left alone, as apply leaves it.
+    """
+    patch: dict[str, Any] = {}
+    if not isinstance(want, Mapping) or not isinstance(have, Mapping):
+        return patch
+    for key, value in want.items():
+        if not isinstance(value, Mapping) or not isinstance(have.get(key), Mapping):
+            continue
+        if not value and have[key]:
+            patch[key] = dict.fromkeys(have[key])
+        elif value:
+            nested = foreign_additions(value, have[key])
+            if nested:
+                patch[key] = nested
+    return patch
+
+
+async def _apply(client: KubeClient, obj: Body) -> Mapping[str, Any]:
+    applied = await client.apply(obj)
+    extra = foreign_additions(obj, applied)
+    if extra:
+        meta = obj["metadata"]
+        applied = await client.merge_patch(ref_for(obj), meta.get("namespace"), meta["name"], extra)
+    return applied
+
+
 async def sync_children(
     client: KubeClient,
     owner: ObjectKey,
@@ -83,10 +114,10 @@ async def sync_children(
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
-        applied = await client.apply(obj)
+        applied = await _apply(client, obj)
         recent.wrote(applied)
         result.live[object_key_of(obj)] = applied
-    for applied in await asyncio.gather(*(client.apply(obj) for obj in rest)):
+    for applied in await asyncio.gather(*(_apply(client, obj) for obj in rest)):
         recent.wrote(applied)
         result.live[object_key_of(applied)] = applied
     result.applied = first + rest

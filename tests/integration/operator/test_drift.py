@@ -155,3 +155,10 @@ async def test_child_unlabelled_is_taken_back(
         name,
         lambda o: (o["metadata"].get("labels") or {}).get(MANAGED_BY) == "greenshift-operator",
     )
+
+
+async def test_widened_default_deny_is_narrowed_back(kube: Kube, tenancy: Tenancy) -> None:
+    """Someone narrows default-deny's ``podSelector: {}`` to some pods: isolation must come back whole."""
+    widened = {"spec": {"podSelector": {"matchLabels": {"app": "exempt"}}}}
+    await kube.patch(NETPOLS, tenancy.namespace, "default-deny", widened)
+    await kube.wait(NETPOLS, tenancy.namespace, "default-deny", lambda o: o["spec"]["podSelector"] == {})

@@ -1,6 +1,6 @@
 from typing import Any
 
-from greenshift.controllers.children import HASH_ANNOTATION, is_subset, needs_apply, stamp
+from greenshift.controllers.children import HASH_ANNOTATION, foreign_additions, is_subset, needs_apply, stamp
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
 
 OWNER = ObjectKey("WalletTenant", "", "bosa")
@@ -50,3 +50,13 @@ def test_apply_is_needed_for_missing_drifted_or_changed_children_only() -> None:
     assert needs_apply(stamp(quota("8"), OWNER), live)
     deleting = {**live, "metadata": {**live["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
     assert needs_apply(desired, deleting)
+
+
+def test_foreign_additions_clear_only_what_was_added_under_empty_mappings() -> None:
+    want = {"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}, "metadata": {"labels": {"a": "b"}}}
+    have = {
+        "spec": {"podSelector": {"matchLabels": {"x": "y"}}, "policyTypes": ["Ingress"], "extra": 1},
+        "metadata": {"labels": {"a": "b", "c": "d"}},
+    }
+    assert foreign_additions(want, have) == {"spec": {"podSelector": {"matchLabels": None}}}
+    assert foreign_additions(want, {"spec": {"podSelector": {}}}) == {}
