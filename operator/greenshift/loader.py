@@ -29,6 +29,14 @@ class Document:
         return f"{self.path}:{self.line}"
 
 
+RATE_CARD = "RateCard"
+
+
+def is_rate_card(body: dict[str, Any]) -> bool:
+    """A rate card for `greenshift usage`: a document for the tools, never applied to a cluster."""
+    return body.get("kind") == RATE_CARD
+
+
 def is_foreign(body: dict[str, Any]) -> bool:
     """A Kubernetes object that is not Greenshift's (e.g. an agency's own Service in a GitOps folder).
 
@@ -38,7 +46,7 @@ def is_foreign(body: dict[str, Any]) -> bool:
     api_version, kind = body.get("apiVersion"), body.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
         return False
-    return api_version.split("/")[0] != GROUP and kind not in (*KINDS, "PlatformConfig")
+    return api_version.split("/")[0] != GROUP and kind not in (*KINDS, "PlatformConfig", RATE_CARD)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

@@ -84,7 +84,7 @@ class TenantUsage:
 
 @dataclass(frozen=True)
 class RateCard:
-    """Prices per unit; a month is ``hoursPerMonth`` hours (see pricing/rate-card.yaml)."""
+    """Prices per unit; a month is ``hoursPerMonth`` hours (see examples/pricing/rate-card.yaml)."""
 
     currency: str
     hoursPerMonth: Decimal = Decimal(730)

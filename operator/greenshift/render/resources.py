@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
-from greenshift.loader import Document, is_foreign
+from greenshift.loader import Document, is_foreign, is_rate_card
 from greenshift.naming import tenant_namespace
 from greenshift.render.common import Manifest, RenderError
 from greenshift.render.documentsource import render_document_source
@@ -81,7 +81,11 @@ def render_resources(docs: list[Document], config: PlatformConfig | None = None)
     then the sources' children, then the routes'.
     """
     platform = _platform_config(docs, config)
-    resources = [doc for doc in docs if not is_platform_config(doc.body) and not is_foreign(doc.body)]
+    resources = [
+        doc
+        for doc in docs
+        if not (is_platform_config(doc.body) or is_foreign(doc.body) or is_rate_card(doc.body))
+    ]
     for doc in resources:
         _check(doc)
     seen: dict[tuple[str, str, str], Document] = {}

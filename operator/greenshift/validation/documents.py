@@ -15,9 +15,10 @@ from typing import Any
 
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import API_VERSION, GROUP, KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
-from greenshift.loader import Document, is_foreign
+from greenshift.loader import Document, is_foreign, is_rate_card
 from greenshift.naming import tenant_namespace
 from greenshift.schemas import with_defaults
+from greenshift.usage import UsageError, parse_rate_card
 from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
     check_document_source,
@@ -89,9 +90,8 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
     entries = [_Entry(doc, _subject(doc.body), []) for doc in documents]
     chosen = _platform_config(entries, config)
     foreign = [e for e in entries if is_foreign(e.document.body)]
-    resources = [
-        e for e in entries if not is_platform_config(e.document.body) and not is_foreign(e.document.body)
-    ]
+    _check_rate_cards([e for e in entries if is_rate_card(e.document.body)])
+    resources = [e for e in entries if _is_resource(e.document.body)]
     for entry in resources:
         _check_single(entry, chosen)
     valid = [e for e in resources if e.resource is not None]
@@ -107,6 +107,19 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
         for problem in e.problems
     )
     return Report(findings, len(resources), chosen, foreign=len(foreign))
+
+
+def _is_resource(body: dict[str, Any]) -> bool:
+    return not (is_platform_config(body) or is_foreign(body) or is_rate_card(body))
+
+
+def _check_rate_cards(entries: list[_Entry]) -> None:
+    for entry in entries:
+        entry.subject = "RateCard"
+        try:
+            parse_rate_card(entry.document.body)
+        except UsageError as exc:
+            entry.problems.append(Problem("", f"invalid rate card: {exc}"))
 
 
 def _subject(body: dict[str, Any]) -> str:

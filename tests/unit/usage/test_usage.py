@@ -22,7 +22,7 @@ from greenshift.usage import (
     usage_report,
 )
 
-EXAMPLE_CARD = Path(__file__).resolve().parents[3] / "pricing" / "rate-card.yaml"
+EXAMPLE_CARD = Path(__file__).resolve().parents[3] / "examples" / "pricing" / "rate-card.yaml"
 MANAGED = {"app.kubernetes.io/managed-by": "greenshift-operator"}
 
 

@@ -91,6 +91,20 @@ def test_other_kubernetes_objects_are_passed_over_and_counted() -> None:
     assert (report.resources, report.foreign) == (1, 1)
 
 
+def test_rate_cards_are_checked_but_are_not_resources() -> None:
+    good = {
+        "apiVersion": "greenshift.io/v1alpha1",
+        "kind": "RateCard",
+        "currency": "EUR",
+        "cpuCoreHour": 0.03,
+    }
+    bad = {**good, "cpuCoreHour": "lots"}
+    report = validate_documents(_docs(good, fresh("WalletTenant")))
+    assert (report.errors, report.resources) == (0, 1)
+    lines = _lines(validate_documents(_docs(bad)))
+    assert lines == ["in.yaml:1: RateCard: invalid rate card: cpuCoreHour: must be a number, got 'lots'"]
+
+
 def test_platform_config_among_the_inputs_is_used() -> None:
     config = {"apiVersion": "greenshift.io/v1alpha1", "kind": "PlatformConfig", "styleGuide": "enforce"}
     route = fresh("GatewayRoute")
