@@ -9,7 +9,7 @@ import aiohttp.web
 import yaml
 
 from .discovery import Registry, ResourceType
-from .faults import FaultHook
+from .faults import Fault, FaultHook
 from .objects import API_SERVER, ObjectApi, Validator
 from .server import ApiServer
 from .store import Store
@@ -78,6 +78,28 @@ class DevCluster:
     @faults.setter
     def faults(self, hook: FaultHook | None) -> None:
         self.server.faults = hook
+
+    @property
+    def watch_fault(self) -> Fault | None:
+        """While set, every watch request is refused with this fault (after being counted)."""
+        return self.server.watch_fault
+
+    @watch_fault.setter
+    def watch_fault(self, fault: Fault | None) -> None:
+        self.server.watch_fault = fault
+
+    @property
+    def open_watches(self) -> int:
+        """How many watch streams are being served now."""
+        return len(self.server.open_watches)
+
+    def drop_watches(self) -> int:
+        """Close every open watch connection (as a failing network would); returns how many."""
+        return self.server.drop_watches()
+
+    def stall_watches(self, seconds: float) -> int:
+        """Make every open watch send nothing, not even its end, for ``seconds``; returns how many."""
+        return self.server.stall_watches(seconds)
 
     @property
     def request_counts(self) -> collections.Counter[tuple[str, str]]:

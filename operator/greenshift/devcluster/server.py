@@ -23,7 +23,7 @@ from typing_extensions import override
 
 from . import errors
 from .discovery import Registry, ResourceType
-from .faults import FaultHook, WriteRequest
+from .faults import Fault, FaultHook, WriteRequest
 from .objects import ObjectApi
 from .patching import PatchError, json_patch, merge_patch
 from .selectors import Predicate, field_selector, label_selector
@@ -75,12 +75,28 @@ def _as_version(obj: Obj, rt: ResourceType) -> Obj:
     return obj if obj.get("apiVersion") == rt.api_version else {**obj, "apiVersion": rt.api_version}
 
 
+@dataclasses.dataclass(eq=False)
+class OpenWatch:
+    """One watch stream being served: its connection, and until when it is stalled (loop time)."""
+
+    transport: asyncio.BaseTransport | None
+    stalled_until: float = 0.0
+
+    async def gate(self) -> None:
+        """Hold the stream, sending nothing, while it is stalled."""
+        loop = asyncio.get_running_loop()
+        while (delay := self.stalled_until - loop.time()) > 0:  # noqa: ASYNC110 - a stall can be extended
+            await asyncio.sleep(delay)
+
+
 @attrs.define(kw_only=True)
 class ApiServer(KubernetesEmulator):
     api: ObjectApi
     faults: FaultHook | None = None
+    watch_fault: Fault | None = None
     bookmark_interval: float = 30.0
     request_counts: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    open_watches: set[OpenWatch] = attrs.field(factory=set)
 
     @property
     def registry(self) -> Registry:
@@ -205,6 +221,8 @@ class ApiServer(KubernetesEmulator):
             "delete": self._serve_delete, "deletecollection": self._serve_delete_collection,
         }  # fmt: skip
         if verb == "watch":
+            if self.watch_fault is not None:
+                raise self.watch_fault.error()
             self._selector(request, target)  # invalid parameters still get a plain Status, not a stream
             self._watch_params(request)
             return await self._stream(request, self._serve_watch(request))
@@ -480,10 +498,35 @@ class ApiServer(KubernetesEmulator):
         response = aiohttp.web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         await response.prepare(raw)
+        watch = OpenWatch(raw.transport)
+        self.open_watches.add(watch)
         try:
             async for event in events:
+                await watch.gate()
                 await response.write(json.dumps(event).encode() + b"\n")
+            await watch.gate()
             await response.write_eof()
         except ConnectionError:
             logger.debug("A watcher disconnected: %s", request.url)
+        finally:
+            self.open_watches.discard(watch)
         return response
+
+    def drop_watches(self) -> int:
+        """Close the connection of every open watch stream, as a failing network or proxy would."""
+        dropped = list(self.open_watches)
+        for watch in dropped:
+            if watch.transport is not None:
+                watch.transport.close()
+        return len(dropped)
+
+    def stall_watches(self, seconds: float) -> int:
+        """Make every open watch stream send nothing for ``seconds`` without closing it.
+
+        Events, bookmarks and the end of the stream at ``timeoutSeconds`` are all held back;
+        watches opened afterwards are served normally.
+        """
+        until = asyncio.get_running_loop().time() + seconds
+        for watch in self.open_watches:
+            watch.stalled_until = max(watch.stalled_until, until)
+        return len(self.open_watches)
