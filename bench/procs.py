@@ -153,7 +153,7 @@ class Processes:
     async def py_spy(self, pid: int, output: Path, duration: float, log_name: str) -> Child:
         """Sample a process with py-spy for ``duration`` seconds (raw collapsed stacks, idle included)."""
         argv = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--output", str(output),
-                "--format", "raw", "--duration", str(max(1, round(duration))), "--rate", "200",
+                "--format", "raw", "--duration", str(max(1, round(duration))), "--rate", "100",
                 "--nonblocking", "--idle"]  # fmt: skip
         return await self._spawn("py-spy", argv, log_name)
 
@@ -178,3 +178,29 @@ async def wait_idle(
             return now
         await asyncio.sleep(interval)
     raise BenchError(f"the {child.name} was still busy after {within:.0f}s")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all CPUs, from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+
+
+class ForeignLoad:
+    """How much CPU processes other than the benchmark's used meanwhile (other work on the machine)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = [*pids, os.getpid()]
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float]:
+        ours = 0.0
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                ours += cpu_seconds(pid)
+        return machine_busy_seconds(), ours
+
+    def seconds(self) -> float:
+        busy, ours = self._sample()
+        return max(0.0, (busy - self._start[0]) - (ours - self._start[1]))
