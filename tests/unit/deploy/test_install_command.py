@@ -14,7 +14,8 @@ import yaml
 from deploy_support import DEPLOY, ROOT, Manifest, deploy_objects, load
 
 from greenshift.admission import WEBHOOK_PATHS
-from greenshift.cli import main
+from greenshift.admission.server import webhook_options
+from greenshift.cli import build_parser, main
 from greenshift.commands.install import InstallError, install_manifests
 
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "render"))  # the Pod Security checker of the render tests
@@ -225,3 +226,18 @@ def test_operator_pods_are_selected_by_service_pdb_and_network_policy() -> None:
     policy = next(o for o in deploy_objects() if o["kind"] == "NetworkPolicy")
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     assert load(DEPLOY / "namespace.yaml")[0]["metadata"]["name"] == "greenshift-system"
+
+
+@pytest.mark.parametrize("certificates", ["cert-manager", "self-managed"])
+def test_the_deployment_args_are_what_greenshift_run_accepts(certificates: str) -> None:
+    deployment = next(o for o in install_manifests(certificates=certificates) if o["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    parsed = build_parser("run").parse_args(args)
+    options = webhook_options(parsed)
+    assert options is not None
+    assert options.port == 9443
+    assert options.host == "greenshift-operator.greenshift-system.svc"
+    if certificates == "cert-manager":
+        assert (options.cert_dir, options.configuration) == ("/etc/greenshift/webhook-tls", None)
+    else:
+        assert (options.cert_dir, options.configuration) == (None, "greenshift-webhook")
