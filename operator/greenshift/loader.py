@@ -37,6 +37,11 @@ def is_rate_card(body: dict[str, Any]) -> bool:
     return body.get("kind") == RATE_CARD
 
 
+def is_cluster_object(body: dict[str, Any]) -> bool:
+    """What a GitOps sync would apply: everything but the tools' PlatformConfig and RateCard."""
+    return body.get("kind") not in ("PlatformConfig", RATE_CARD)
+
+
 def is_foreign(body: dict[str, Any]) -> bool:
     """A Kubernetes object that is not Greenshift's (e.g. an agency's own Service in a GitOps folder).
 

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from e2e_support import ROOT, Cluster
 
+from greenshift.loader import is_cluster_object, load_documents
+
 pytestmark = pytest.mark.e2e
 
 NAMESPACE = "greenshift-system"
@@ -30,7 +32,10 @@ def _greenshift(*args: str) -> str:
 
 
 def _example_resources() -> list[Path]:
-    return sorted(p for p in EXAMPLES.glob("*/*.yaml"))
+    """The example files a GitOps sync would apply (not the rate card, which is for `greenshift usage`)."""
+    return sorted(
+        p for p in EXAMPLES.glob("*/*.yaml") if all(is_cluster_object(d.body) for d in load_documents([p]))
+    )
 
 
 def _owner_group(tenant_file: Path) -> str:

@@ -22,7 +22,7 @@ from greenshift.config import ConfigError, PlatformConfig, is_platform_config, p
 from greenshift.constants import KIND_TENANT
 from greenshift.devcluster import DevCluster
 from greenshift.kube import ApiError, KubeClient
-from greenshift.loader import LoadError, is_rate_card, load_documents
+from greenshift.loader import LoadError, is_cluster_object, load_documents
 from greenshift.runner import OperatorOptions, run_operator
 from greenshift.schemas import load_crds
 from greenshift.status_table import format_table, rows_from
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except (LoadError, ConfigError) as exc:
         print(f"greenshift demo: {exc}", file=sys.stderr)
         return 1
-    manifests = [d.body for d in docs if not (is_platform_config(d.body) or is_rate_card(d.body))]
+    manifests = [d.body for d in docs if is_cluster_object(d.body)]
     kopf.configure(verbose=args.verbose)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if not args.verbose:

@@ -20,7 +20,7 @@ from greenshift.constants import KIND_TENANT
 from greenshift.controllers.wiring import Runtime
 from greenshift.devcluster import DevCluster
 from greenshift.kube import ApiError, KubeClient
-from greenshift.loader import load_documents
+from greenshift.loader import is_cluster_object, load_documents
 from greenshift.runner import OperatorOptions, run_operator
 from greenshift.schemas import load_crds
 from greenshift.status_table import rows_from
@@ -66,7 +66,7 @@ async def _wait_ready(client: KubeClient, config: PlatformConfig) -> None:
 async def _run(platform: dict[str, Any], started: threading.Event, stop: asyncio.Event) -> None:
     docs = load_documents([EXAMPLES])
     config = parse_platform_config(next(d.body for d in docs if is_platform_config(d.body)))
-    manifests = [d.body for d in docs if not is_platform_config(d.body)]
+    manifests = [d.body for d in docs if is_cluster_object(d.body)]
     async with DevCluster(available_deployments=True) as cluster:
         connection = kopf.ConnectionInfo(server=cluster.url, insecure=True)
         async with KubeClient(connection) as client:
