@@ -8,7 +8,7 @@ import kopf
 
 from greenshift.admission import WebhookOptions, register_admission, webhook_server
 from greenshift.config import PlatformConfig
-from greenshift.controllers.wiring import Runtime, build_registry, configure_settings
+from greenshift.controllers.wiring import WATCH_TIMEOUT_SECONDS, Runtime, build_registry, configure_settings
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class OperatorOptions:
     liveness: str | None = None
     workers: int = 16
     resync_seconds: float = 600.0
+    watch_timeout_seconds: float = WATCH_TIMEOUT_SECONDS
+    """The server-side timeout of each watch request; the client allows 10% more (docs/operator.md)."""
     http_host: str = "0.0.0.0"  # noqa: S104 - the pod's catalog and metrics port
     http_port: int | None = None
     """The catalog and metrics server (docs/metrics.md); None: not served."""
@@ -46,7 +48,7 @@ async def run_operator(
     )
     registry = build_registry(runtime)
     settings = kopf.OperatorSettings()
-    configure_settings(settings, config)
+    configure_settings(settings, config, watch_timeout=options.watch_timeout_seconds)
     if options.webhook is not None:
         register_admission(registry, runtime)
         settings.admission.server = webhook_server(options.webhook, connection)

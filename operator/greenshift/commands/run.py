@@ -54,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resync-seconds", type=float, default=600.0, help="safety-net resync period (default 600)"
     )
+    parser.add_argument(
+        "--watch-timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="server-side timeout of each watch request; a stalled watch is replaced after 10%% more "
+        "(default 300)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG")
     add_webhook_arguments(parser)
 
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         liveness=args.liveness,
         workers=args.workers,
         resync_seconds=args.resync_seconds,
+        watch_timeout_seconds=args.watch_timeout,
         http_host=args.http_address,
         http_port=args.http_port or None,
         webhook=webhook_options(args),

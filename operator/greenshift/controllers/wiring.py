@@ -26,7 +26,7 @@ from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
 from greenshift.controllers.tenant import reconcile_tenant
-from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.kube import ApiError, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
 from greenshift.naming import tenant_namespace
 from greenshift.web import WebServer, create_app
@@ -37,6 +37,7 @@ TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
 SOURCES = ref_of_kind("greenshift.io/v1alpha1", KIND_SOURCE)
 ROUTES = ref_of_kind("greenshift.io/v1alpha1", KIND_ROUTE)
 SERVICES = ref_of_kind("v1", "Service")
+PROBE_TIMEOUT_SECONDS = 5.0
 
 RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
     KIND_TENANT: reconcile_tenant,
@@ -169,6 +170,16 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     async def shutdown(**_: Any) -> None:
         await runtime.stop()
 
+    @kopf.on.probe(registry=registry, id="watch")
+    async def can_watch(**_: Any) -> str:
+        """The liveness endpoint fails (HTTP 500) while the API server refuses or cannot serve watches."""
+        async with KubeClient(runtime.connection, timeout=PROBE_TIMEOUT_SECONDS) as client:
+            try:
+                await client.open_watch(TENANTS, seconds=PROBE_TIMEOUT_SECONDS)
+            except ApiError as exc:
+                raise kopf.PermanentError(f"Cannot watch {TENANTS.plural}: {exc}") from None
+        return "ok"
+
     for ref in (TENANTS, SOURCES, ROUTES):
         kopf.index(*ref.kopf_spec, registry=registry, id="greenshift_resources")(indexes.greenshift_resources)
         kopf.on.event(*ref.kopf_spec, registry=registry, id="resource_event")(_on_resource_event(runtime))
@@ -194,7 +205,17 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     return registry
 
 
-def configure_settings(settings: kopf.OperatorSettings, config: PlatformConfig) -> None:
+WATCH_TIMEOUT_SECONDS = 300.0
+
+
+def configure_settings(
+    settings: kopf.OperatorSettings, config: PlatformConfig, *, watch_timeout: float = WATCH_TIMEOUT_SECONDS
+) -> None:
+    """kopf's settings; ``watch_timeout`` is the server-side timeout of each watch request.
+
+    The client gives up on a watch 10% (at least 1 s) later, so a connection that silently
+    stalls is replaced after that long and resumes from the last resourceVersion seen.
+    """
     settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -202,8 +223,8 @@ def configure_settings(settings: kopf.OperatorSettings, config: PlatformConfig) 
     )
     settings.posting.level = logging.INFO
     settings.posting.reporting_component = "greenshift-operator"
-    settings.watching.server_timeout = 300
-    settings.watching.client_timeout = 330
+    settings.watching.server_timeout = watch_timeout
+    settings.watching.client_timeout = watch_timeout + max(1.0, watch_timeout / 10)
     settings.networking.enforce_retry_after = True
     for ref in child_resources(config):
         settings.watching.label_selectors[ref.kopf_spec] = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"

@@ -88,6 +88,30 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"{method} {path}: {type(exc).__name__}: {exc}") from None
 
+    async def open_watch(self, ref: ResourceRef, *, seconds: float = 5.0) -> None:
+        """Open a watch of ``ref`` and close it as soon as the server accepts it (the liveness probe).
+
+        The watch selects no object (a name no object has) and asks the server to end it after
+        a second anyway; it raises an :class:`ApiError` when the server refuses or does not answer.
+        """
+        params = {
+            "watch": "true",
+            "timeoutSeconds": "1",
+            "fieldSelector": "metadata.name=greenshift-liveness-probe",
+        }
+        path = ref.path(None)
+        try:
+            async with self._client().get(
+                self.server + path, params=params, timeout=aiohttp.ClientTimeout(total=seconds)
+            ) as response:
+                if response.status >= 400:
+                    text = await response.text()
+                    raise _error_from(
+                        "WATCH", path, response.status, text, response.headers.get("Retry-After")
+                    )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
+
     async def get(self, ref: ResourceRef, namespace: str | None, name: str) -> Body | None:
         try:
             return await self.request("GET", ref.path(namespace, name))
