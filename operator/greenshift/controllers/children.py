@@ -16,7 +16,7 @@ from typing import Any
 from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
 from greenshift.controllers.recent import RecentWrites, object_key_of
-from greenshift.kube import KubeClient, ref_for
+from greenshift.kube import ApiError, KubeClient, PermanentApiError, ref_for
 
 HASH_ANNOTATION = f"{GROUP}/applied-hash"
 NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})  # data: deleted only by policy
@@ -117,19 +117,41 @@ async def sync_children(
         applied = await _apply(client, obj)
         recent.wrote(applied)
         result.live[object_key_of(obj)] = applied
-    for applied in await asyncio.gather(*(_apply(client, obj) for obj in rest)):
-        recent.wrote(applied)
-        result.live[object_key_of(applied)] = applied
+    outcomes = await asyncio.gather(*(_apply(client, obj) for obj in rest), return_exceptions=True)
+    for outcome in outcomes:
+        if not isinstance(outcome, BaseException):
+            recent.wrote(outcome)
+            result.live[object_key_of(dict(outcome))] = outcome
+    _raise_worst(outcomes)
     result.applied = first + rest
     if prune:
         wanted = {object_key_of(obj) for obj in stamped}
         stale = [key for key in current if key not in wanted and key[1] not in NEVER_PRUNED]
-        await asyncio.gather(*(_delete(client, current[key]) for key in stale))
+        _raise_worst(
+            await asyncio.gather(*(_delete(client, current[key]) for key in stale), return_exceptions=True)
+        )
         for key in stale:
             recent.deleted(owner, current[key])
             result.live.pop(key, None)
         result.pruned = stale
     return result
+
+
+def _raise_worst(outcomes: Iterable[object]) -> None:
+    """Of the concurrent writes' errors, raise the one that must decide the retry.
+
+    A refusal (permanent) is reported first; among temporary errors the longest Retry-After
+    wins, so that no object the server asked to wait for is written again too early.
+    """
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    api_errors = [e for e in errors if isinstance(e, ApiError)]
+    if len(api_errors) < len(errors):
+        raise next(e for e in errors if not isinstance(e, ApiError))
+    permanent = [e for e in api_errors if isinstance(e, PermanentApiError)]
+    if permanent:
+        raise permanent[0]
+    if api_errors:
+        raise max(api_errors, key=lambda e: e.retry_after or 0.0)
 
 
 async def _delete(client: KubeClient, obj: Mapping[str, Any]) -> None:

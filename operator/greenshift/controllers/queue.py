@@ -3,7 +3,8 @@
 kopf delivers watch events; the handlers only put object keys in here. A key queued
 twice is reconciled once; a key that changes while being reconciled is reconciled again
 afterwards; a key that failed temporarily comes back after an exponential backoff or
-the server's Retry-After, whichever is longer.
+the server's Retry-After. A Retry-After is a hold: the key is not reconciled before it
+ends, even when an event queues it again meanwhile.
 """
 
 import asyncio
@@ -19,11 +20,16 @@ logger = logging.getLogger(__name__)
 
 
 class Requeue(Exception):
-    """Raised by a reconcile to be called again after ``delay`` seconds (None: backoff)."""
+    """Raised by a reconcile to be called again after ``delay`` seconds (None: backoff).
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
+    ``hold``: not before ``delay`` either, even if the key is queued again meanwhile (the
+    server's Retry-After); otherwise an event queues the key at once.
+    """
+
+    def __init__(self, reason: str, delay: float | None = None, *, hold: bool = False) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.hold = hold and delay is not None
 
 
 @dataclass
@@ -50,13 +56,16 @@ class WorkQueue(Generic[K]):
         self._active: set[K] = set()
         self._dirty: set[K] = set()
         self._timers: dict[K, asyncio.TimerHandle] = {}
+        self._holds: dict[K, float] = {}  # loop time before which a key must not run
         self._backoff = _Backoff()
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
 
     def add(self, key: K) -> None:
-        """Queue ``key`` now, unless it is queued already."""
+        """Queue ``key`` now, unless it is queued already or held (then its timer queues it)."""
+        if key in self._holds:
+            return
         if key in self._active:
             self._dirty.add(key)
         elif key not in self._queued:
@@ -76,8 +85,21 @@ class WorkQueue(Generic[K]):
         self._idle.clear()
         self._timers[key] = loop.call_at(when, self._fire, key)
 
+    def hold(self, key: K, delay: float) -> None:
+        """Queue ``key`` in ``delay`` seconds and not before, whatever queues it meanwhile."""
+        existing = self._timers.pop(key, None)
+        if existing is not None:
+            existing.cancel()
+        self._queued.discard(key)  # a copy still in the asyncio queue is skipped by the workers
+        self._dirty.discard(key)
+        loop = asyncio.get_running_loop()
+        self._holds[key] = loop.time() + delay
+        self._idle.clear()
+        self._timers[key] = loop.call_at(self._holds[key], self._fire, key)
+
     def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
+        self._holds.pop(key, None)
         self.add(key)
 
     def __len__(self) -> int:
@@ -96,6 +118,7 @@ class WorkQueue(Generic[K]):
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        self._holds.clear()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -104,6 +127,8 @@ class WorkQueue(Generic[K]):
     async def _work(self) -> None:
         while True:
             key = await self._queue.get()
+            if key not in self._queued:  # held after it was queued: its timer queues it again
+                continue
             self._queued.discard(key)
             self._active.add(key)
             started = time.monotonic()
@@ -111,7 +136,10 @@ class WorkQueue(Generic[K]):
                 await self._handler(key)
             except Requeue as exc:
                 delay = exc.delay if exc.delay is not None else self._backoff.next(key)
-                self.add_after(key, max(delay, 0.0))
+                if exc.hold:
+                    self.hold(key, max(delay, 0.0))
+                else:
+                    self.add_after(key, max(delay, 0.0))
             except asyncio.CancelledError:
                 raise
             except Exception:

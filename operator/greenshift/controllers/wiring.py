@@ -131,7 +131,8 @@ class Runtime:
                 await RECONCILERS[key.kind](self.context, key)
             except TemporaryApiError as exc:
                 logger.info("Deferred %s after a temporary API error: %s.", key, exc)
-                raise Requeue(str(exc), exc.retry_after) from None
+                # The server's Retry-After holds the key: an event meanwhile must not retry it early.
+                raise Requeue(str(exc), exc.retry_after, hold=True) from None
 
     async def _resync_loop(self) -> None:
         while True:

@@ -254,9 +254,12 @@ class Operator:
     ``stop`` runs a fresh operator (new runtime, nothing remembered).
     """
 
-    def __init__(self, cluster: DevCluster, config: PlatformConfig) -> None:
+    def __init__(
+        self, cluster: DevCluster, config: PlatformConfig, options: OperatorOptions | None = None
+    ) -> None:
         self.cluster = cluster
         self.config = config
+        self.options = options or OperatorOptions(resync_seconds=RESYNC_SECONDS)
         self.runtime: Runtime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -265,7 +268,9 @@ class Operator:
 
     async def start(self) -> None:
         connection = kopf.ConnectionInfo(server=self.cluster.url, insecure=True)
-        self.runtime = Runtime(config=self.config, connection=connection, resync_seconds=RESYNC_SECONDS)
+        self.runtime = Runtime(
+            config=self.config, connection=connection, resync_seconds=self.options.resync_seconds
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="operator", daemon=True)
         self._thread.start()
@@ -275,7 +280,7 @@ class Operator:
             run_operator(
                 self.config,
                 connection,
-                OperatorOptions(resync_seconds=RESYNC_SECONDS),
+                self.options,
                 stop_flag=self._stop,
                 ready_flag=ready,
                 runtime=self.runtime,

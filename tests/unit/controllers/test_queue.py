@@ -64,3 +64,46 @@ async def test_requeue_honours_the_given_delay_and_errors_back_off() -> None:
     assert len(times) == 3
     assert times[1] - times[0] >= 0.29
     assert times[2] - times[1] >= 0.19  # the first backoff step
+
+
+async def test_a_retry_after_holds_the_key_against_events_meanwhile() -> None:
+    """The server said when to come back: an event queueing the key again must not retry it sooner."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def handle(key: str) -> None:
+        times.append(loop.time())
+        if len(times) == 1:
+            raise Requeue("429 Too Many Requests", 0.4, hold=True)
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=2)
+    queue.start()
+    queue.add("a")
+    await asyncio.sleep(0.05)
+    for _ in range(3):  # events of the key while it is held
+        queue.add("a")
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(queue.wait_idle(), 3)
+    await queue.stop()
+    assert len(times) == 2
+    assert times[1] - times[0] >= 0.39
+
+
+async def test_without_a_hold_an_event_runs_the_key_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def handle(key: str) -> None:
+        times.append(loop.time())
+        if len(times) == 1:
+            raise Requeue("refused child; retried slowly", 5.0)
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=1)
+    queue.start()
+    queue.add("a")
+    await asyncio.sleep(0.05)
+    queue.add("a")  # a change of the resource
+    await asyncio.sleep(0.1)
+    await queue.stop()
+    assert len(times) == 2
+    assert times[1] - times[0] < 1
