@@ -22,6 +22,7 @@ from greenshift.devcluster.faults import FaultHook
 from greenshift.kube import KubeClient, ResourceRef
 from greenshift.runner import OperatorOptions
 from greenshift.schemas import load_crds
+from greenshift.validation.schema import validate_schema
 from integration.operator.conftest import (
     BINDINGS,
     CONFIGMAPS,
@@ -218,3 +219,11 @@ def differences(expected: dict[Any, Body], actual: dict[Any, Body]) -> list[str]
         if expected[key] != actual[key]
     ]
     return lines
+
+
+def schema_validator(obj: dict[str, Any]) -> list[str]:
+    """The API server's CRD schema validation (types, patterns, CEL, unknown fields), as the dev
+    cluster's ``validator`` hook; other objects pass."""
+    if not str(obj.get("apiVersion", "")).startswith("greenshift.io/"):
+        return []
+    return [str(p) for p in validate_schema(obj) if p.severity == "error"]
