@@ -35,7 +35,11 @@ async def remove_finalizer(ctx: Context, body: Body) -> None:
         return
     remaining = [f for f in finalizers if f != FINALIZER]
     patch = {"metadata": {"finalizers": remaining, "resourceVersion": meta.get("resourceVersion")}}
-    await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+    try:
+        await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+    except PermanentApiError as exc:
+        if exc.status != 404:  # already gone: a previous reconcile released it
+            raise
 
 
 async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool:
