@@ -41,6 +41,10 @@ _NOT_YAML_SAFE = re.compile(
 )
 
 
+# libyaml's loader when PyYAML has it (about ten times faster), with the same safe semantics.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def to_json(value: Any) -> JsonText:
     """``value`` as JSON that YAML reads back unchanged.
 
@@ -79,7 +83,7 @@ def environment() -> jinja2.Environment:
 def render_template(template: str, *, api_version: str, kind: str, **context: Any) -> Manifest:
     """Render one template into one object, checking that it is the object it should be."""
     text = environment().get_template(template).render(**context)
-    documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    documents = [doc for doc in yaml.load_all(text, Loader=_SAFE_LOADER) if doc is not None]
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise RenderError(f"{template}: must produce exactly one mapping, got {len(documents)} documents")
     manifest: Manifest = documents[0]
