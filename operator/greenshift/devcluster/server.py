@@ -319,6 +319,11 @@ class ApiServer(KubernetesEmulator):
     @staticmethod
     def _body(request: Request) -> Any:
         if request.headers.get("Content-Type", "").startswith(APPLY_PATCH):
+            # Clients (kubectl, client-go, kopf) send JSON, which is YAML: decode it as fast as a real server.
+            try:
+                return json.loads(request.text)
+            except ValueError:
+                pass
             try:
                 return yaml.safe_load(request.text)
             except yaml.YAMLError as exc:
