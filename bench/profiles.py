@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
-IDLE_LEAVES = ("select", "poll", "epoll_wait", "_run_once")
+IDLE_LEAVES = ("select", "poll", "epoll_wait", "_worker", "wait")  # event loop or pool thread waiting
 AREAS = (  # first match wins, checked from the leaf upwards
     ("greenshift render (jinja2 templates)", ("greenshift/render/", "jinja2/")),
     ("greenshift controllers", ("greenshift/controllers/",)),
@@ -33,6 +33,10 @@ def _frame(text: str) -> tuple[str, str]:
     return match["func"], file
 
 
+def is_idle(frames: list[tuple[str, str]]) -> bool:
+    return not frames or frames[-1][0].rsplit(".", 1)[-1] in IDLE_LEAVES
+
+
 def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
     stacks = []
     for line in path.read_text().splitlines():
@@ -48,13 +52,13 @@ def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
 def summarize(path: Path, top: int = 25) -> dict[str, Any]:
     stacks = parse(path)
     total = sum(count for _, count in stacks)
-    idle = sum(count for frames, count in stacks if frames and frames[-1][0] in IDLE_LEAVES)
+    idle = sum(count for frames, count in stacks if is_idle(frames))
     busy = total - idle
     leaf: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     areas: collections.Counter[str] = collections.Counter()
     for frames, count in stacks:
-        if not frames or frames[-1][0] in IDLE_LEAVES:
+        if is_idle(frames):
             continue
         leaf[f"{frames[-1][0]} ({frames[-1][1]})"] += count
         for name in {f"{func} ({file})" for func, file in frames}:
@@ -86,7 +90,7 @@ def summarize(path: Path, top: int = 25) -> dict[str, Any]:
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"{summary['file']}: {summary['samples']} samples, "
-        f"{summary['idle_share']:.0%} idle (event loop waiting)"
+        f"{summary['idle_share']:.0%} idle (event loop or pool threads waiting; --idle samples every thread)"
     ]
     for title, key in (
         ("areas (by leaf)", "areas_by_leaf"),

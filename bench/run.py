@@ -242,9 +242,10 @@ async def operator_phase(
             if size in args.profile
             else None
         )
-        await wait_watching(client, operator, 60)
         try:
-            restart_idle = await wait_idle(operator, quiet_seconds=2.0, within=args.restart_timeout)
+            await wait_watching(client, operator, args.restart_timeout)
+            remaining = args.restart_timeout - (time.monotonic() - restart_started)
+            restart_idle = await wait_idle(operator, quiet_seconds=2.0, within=max(1.0, remaining))
             restart_settled = True
         except BenchError:  # a finding, not a failure: the figures below are those of the bound
             log(f"N={size}: the restarted operator was still busy after {args.restart_timeout:.0f}s")
@@ -414,6 +415,11 @@ async def main(args: argparse.Namespace) -> int:
         print()
         print(table(run["results"]))
         folder = args.output or RESULTS
+        if args.append and (folder / "latest.json").exists():
+            earlier = json.loads((folder / "latest.json").read_text())
+            kept = [r for r in earlier["results"] if r["size"] not in args.sizes]
+            run["results"] = sorted([*kept, *run["results"]], key=lambda r: int(r["size"]))
+            run["appended_to"] = earlier["started"]
         paths = list(write(folder, run))
         if args.profile:
             paths.append(write_profiles(folder, run["results"]))
@@ -455,6 +461,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="bound of the no-op restart; beyond it the restart is reported as not settled",
     )
     parser.add_argument("--output", type=Path, help="results folder (default bench/results)")
+    parser.add_argument(
+        "--append", action="store_true", help="keep the other sizes of the folder's latest.json"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.changes, args.timeout = "20", 4, 120.0
