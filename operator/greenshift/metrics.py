@@ -36,13 +36,14 @@ class ClusterState:
     children: list[Body]
 
 
-def state_from_indices(indices: Mapping[str, Mapping[Any, Iterable[Any]]]) -> ClusterState:
-    """A snapshot of kopf's indexes ``greenshift_resources`` and ``greenshift_children``."""
+def state_from_indices(
+    indices: Mapping[str, Mapping[Any, Iterable[Any]]], children: list[Body]
+) -> ClusterState:
+    """A snapshot of kopf's index ``greenshift_resources`` and of the operator's children."""
     by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
     for store in list(indices["greenshift_resources"].values()):
         for body in store:
             by_kind.setdefault(str(body.get("kind")), []).append(body)
-    children = [body for store in list(indices["greenshift_children"].values()) for body in store]
     return ClusterState(by_kind[KIND_TENANT], by_kind[KIND_SOURCE], by_kind[KIND_ROUTE], children)
 
 

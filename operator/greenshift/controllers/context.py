@@ -8,6 +8,7 @@ import kopf
 
 from greenshift.config import PlatformConfig
 from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_TENANT
+from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.queue import WorkQueue
@@ -26,6 +27,7 @@ class Context:
     indices: Mapping[str, kopf.Index[Any, Any]]
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
+    child_cache: ChildCache = field(default_factory=ChildCache)
     # resourceVersions the operator itself produced, so that the echo of its own status
     # write does not trigger another reconcile.
     own_versions: dict[ObjectKey, str] = field(default_factory=dict)
@@ -57,7 +59,7 @@ class Context:
         return sorted(self._all("tenant_namespaces", namespace))
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return self.recent.children(owner, self._all("greenshift_children", owner))
+        return self.recent.children(owner, self.child_cache.children(owner))
 
     def service(self, namespace: str, name: str) -> Body | None:
         return self._first("services", (namespace, name))  # type: ignore[no-any-return]

@@ -2,25 +2,18 @@
 
 Each function maps one watched object to ``{key: value}``; kopf keeps the index current
 from the watch streams and drops an object's entries when it goes away.
+They are plain functions, unit-testable; ``wiring`` registers them as coroutines.
 """
 
 from typing import Any
 
-from greenshift.controllers.keys import key_of, owner_of
+from greenshift.controllers.child_cache import compact
+from greenshift.controllers.keys import key_of
 from greenshift.naming import tenant_namespace
 
 
-def _compact(body: Any) -> dict[str, Any]:
-    """The object without managedFields, which are large and never read."""
-    result = dict(body)
-    meta = dict(result.get("metadata") or {})
-    meta.pop("managedFields", None)
-    result["metadata"] = meta
-    return result
-
-
 def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:
-    return {key_of(body): _compact(body)}
+    return {key_of(body): compact(body)}
 
 
 def tenant_namespaces(body: Any, **_: Any) -> dict[Any, Any]:
@@ -63,8 +56,3 @@ def services(body: Any, **_: Any) -> dict[Any, Any]:
             "ports": spec.get("ports") or [],
         }
     }
-
-
-def greenshift_children(body: Any, **_: Any) -> dict[Any, Any] | None:
-    owner = owner_of(body)
-    return {owner: _compact(body)} if owner is not None else None

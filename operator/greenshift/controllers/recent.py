@@ -26,7 +26,8 @@ def object_key_of(body: Body) -> ChildKey:
     )
 
 
-def _version(body: Body | None) -> int:
+def version_of(body: Body | None) -> int:
+    """The resourceVersion as a number, to tell newer from older (-1 when unknown)."""
     raw = (body or {}).get("metadata", {}).get("resourceVersion")
     return int(raw) if isinstance(raw, str) and raw.isdigit() else -1
 
@@ -52,6 +53,25 @@ class RecentWrites:
             self._children.setdefault(owner, {})[key] = body
             self._deleted.get(owner, {}).pop(key, None)
 
+    def is_echo(self, body: Body) -> bool:
+        """Whether a watch event only reports the operator's own write (same object, same version)."""
+        owner = owner_of(body)
+        key = object_key_of(body)
+        mine = self._children.get(owner, {}).get(key) if owner is not None else self._bodies.get(key)
+        return mine is not None and version_of(mine) == version_of(body) >= 0
+
+    def observed(self, body: Body, *, deleted: bool) -> None:
+        """A watch event of a child: what it reports supersedes the operator's older memory of it."""
+        owner = owner_of(body)
+        if owner is None:
+            return
+        key = object_key_of(body)
+        mine = self._children.get(owner, {})
+        if key in mine and (deleted or version_of(body) >= version_of(mine[key])):
+            del mine[key]
+        if deleted:
+            self._deleted.get(owner, {}).pop(key, None)
+
     def forget(self, body: Body) -> None:
         """The object is gone (its DELETED event arrived): nothing of it is newer than the index."""
         self._bodies.pop(object_key_of(body), None)
@@ -59,7 +79,7 @@ class RecentWrites:
     def deleted(self, owner: ObjectKey, body: Body) -> None:
         """Remember that a child was deleted, so that its stale index entry is not seen as live."""
         key = object_key_of(body)
-        self._deleted.setdefault(owner, {})[key] = _version(body)
+        self._deleted.setdefault(owner, {})[key] = version_of(body)
         self._children.get(owner, {}).pop(key, None)
 
     def newest(self, indexed: Body | None, key: ChildKey) -> Body | None:
@@ -67,7 +87,7 @@ class RecentWrites:
         mine = self._bodies.get(key)
         if mine is None:
             return indexed
-        if indexed is not None and _version(indexed) >= _version(mine):
+        if indexed is not None and version_of(indexed) >= version_of(mine):
             del self._bodies[key]
             return indexed
         return mine
@@ -81,12 +101,12 @@ class RecentWrites:
         for body in listed:
             key = object_key_of(body)
             if key in gone:
-                if _version(body) > gone[key]:
+                if version_of(body) > gone[key]:
                     del gone[key]  # re-created by someone else since
                 else:
                     continue
             own = mine.get(key)
-            if own is not None and _version(body) >= _version(own):
+            if own is not None and version_of(body) >= version_of(own):
                 del mine[key]
                 own = None
             result[key] = own if own is not None else body

@@ -31,6 +31,8 @@ from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
 from greenshift.naming import tenant_namespace
 from greenshift.web import WebServer, create_app
 
+IndexEntries = dict[Any, Any] | None
+
 logger = logging.getLogger("greenshift")
 
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
@@ -94,7 +96,9 @@ class Runtime:
 
     def state(self) -> ClusterState | None:
         """What the indexes hold now (for the HTTP server and metrics); None before start."""
-        return state_from_indices(self.context.indices) if self.context is not None else None
+        if self.context is None:
+            return None
+        return state_from_indices(self.context.indices, self.context.child_cache.all())
 
     async def start(self, settings: kopf.OperatorSettings, indices: dict[str, Any]) -> None:
         queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
@@ -107,6 +111,7 @@ class Runtime:
             indices=indices,
             events=EventPoster(client),
         )
+        await self.relist()
         queue.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
         if self.http_port is not None:
@@ -137,7 +142,23 @@ class Runtime:
     async def _resync_loop(self) -> None:
         while True:
             await asyncio.sleep(self.resync_seconds)
+            assert self.context is not None
+            if len(self.context.queue):
+                continue  # still busy with the last pass or with changes: no safety net needed now
+            try:
+                await self.relist()
+            except ApiError as exc:
+                logger.warning("Deferred the resync: listing the children failed: %s.", exc)
+                continue
             self.resync()
+
+    async def relist(self) -> None:
+        """Seed (or heal) the child cache with one LIST per child kind."""
+        assert self.context is not None
+        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+        for ref in [*child_resources(self.config), SERVICES]:
+            items = await self.context.client.list(ref, label_selector=selector)
+            self.context.child_cache.relist(ref.api_version, ref.kind, items)
 
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
@@ -158,7 +179,6 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         names = (
             "greenshift_resources",
-            "greenshift_children",
             "tenant_namespaces",
             "by_namespace",
             "route_claims",
@@ -182,31 +202,54 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         return "ok"
 
     for ref in (TENANTS, SOURCES, ROUTES):
-        kopf.index(*ref.kopf_spec, registry=registry, id="greenshift_resources")(indexes.greenshift_resources)
-        kopf.on.event(*ref.kopf_spec, registry=registry, id="resource_event")(_on_resource_event(runtime))
-    kopf.index(*TENANTS.kopf_spec, registry=registry, id="tenant_namespaces")(indexes.tenant_namespaces)
-    for ref in (SOURCES, ROUTES):
-        kopf.index(*ref.kopf_spec, registry=registry, id="by_namespace")(indexes.by_namespace)
-    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_claims")(indexes.route_claims)
-    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_backends")(indexes.route_backends)
-
-    managed = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
-    kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(indexes.services)
-    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id="service_event")(_on_service_event(runtime))
-    for ref in child_resources(config):
-        kopf.index(*ref.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
-            indexes.greenshift_children
+        kopf.index(*ref.kopf_spec, registry=registry, id="greenshift_resources")(
+            _coroutine(indexes.greenshift_resources)
         )
+        kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[0])(_on_resource_event(runtime))
+    kopf.index(*TENANTS.kopf_spec, registry=registry, id="tenant_namespaces")(
+        _coroutine(indexes.tenant_namespaces)
+    )
+    for ref in (SOURCES, ROUTES):
+        kopf.index(*ref.kopf_spec, registry=registry, id="by_namespace")(_coroutine(indexes.by_namespace))
+    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_claims")(_coroutine(indexes.route_claims))
+    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_backends")(_coroutine(indexes.route_backends))
+
+    kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(_coroutine(indexes.services))
+    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id=EVENT_HANDLERS[2])(_on_service_event(runtime))
+    for ref in child_resources(config):
         # No client-side label filter: the watch is selected server-side, and the DELETED event
         # of a child that lost its label (and so left the selection) must still reach its owner.
-        kopf.on.event(*ref.kopf_spec, registry=registry, id="child_event")(_on_child_event(runtime))
-    kopf.index(*SERVICES.kopf_spec, registry=registry, labels=managed, id="greenshift_children")(
-        indexes.greenshift_children
-    )
+        kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[1])(_on_child_event(runtime))
     return registry
 
 
+def _coroutine(function: Callable[..., IndexEntries]) -> Callable[..., Awaitable[IndexEntries]]:
+    """kopf runs plain handlers in a thread pool: for these small functions the hop costs more."""
+
+    async def index(**kwargs: Any) -> IndexEntries:
+        return function(**kwargs)
+
+    index.__name__ = index.__qualname__ = function.__name__
+    return index
+
+
 WATCH_TIMEOUT_SECONDS = 300.0
+
+
+EVENT_HANDLERS = ("resource_event", "child_event", "service_event")
+
+
+class QuietEventHandlers(logging.Filter):
+    """Drops kopf's "Handler 'child_event' succeeded." line, logged for every watch event.
+
+    Those handlers only queue keys; the reconcile logs what it does. At thousands of events a
+    second the line costs measurable CPU and buries the useful ones.
+    """
+
+    _lines = frozenset(f"Handler {name!r} succeeded." for name in EVENT_HANDLERS)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self._lines
 
 
 def configure_settings(
@@ -217,6 +260,10 @@ def configure_settings(
     The client gives up on a watch 10% (at least 1 s) later, so a connection that silently
     stalls is replaced after that long and resumes from the last resourceVersion seen.
     """
+    quiet = QuietEventHandlers()
+    objects_logger = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, QuietEventHandlers) for f in objects_logger.filters):
+        objects_logger.addFilter(quiet)
     settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -269,25 +316,37 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
 
 
 def _on_child_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handler(body: kopf.Body, **_: Any) -> None:
-        owner = owner_of(body)
-        if runtime.context is not None and owner is not None:
-            runtime.context.queue.add(owner)
+    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
+        if runtime.context is not None:
+            _child_changed(runtime.context, body, type)
 
     return handler
 
 
+def _child_changed(ctx: Context, body: kopf.Body, event_type: str | None) -> None:
+    """Keep the child cache current and wake the owner, unless the event only echoes its own write."""
+    owner = owner_of(body)
+    deleted = event_type == "DELETED"
+    echo = not deleted and ctx.recent.is_echo(body)
+    ctx.recent.observed(body, deleted=deleted)
+    if deleted:
+        ctx.child_cache.remove(body)
+    else:
+        ctx.child_cache.upsert(body)
+    if owner is not None and not echo:
+        ctx.queue.add(owner)
+
+
 def _on_service_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handler(body: kopf.Body, **_: Any) -> None:
+    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
         ctx = runtime.context
         if ctx is None:
             return
         meta = body.get("metadata", {})
         for key in ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))):
             ctx.queue.add(key)
-        owner = owner_of(body)
-        if owner is not None:  # labelled or not: a Service that lost its label is taken back
-            ctx.queue.add(owner)
+        if owner_of(body) is not None:  # labelled or not: a Service that lost its label is taken back
+            _child_changed(ctx, body, type)
 
     return handler
 

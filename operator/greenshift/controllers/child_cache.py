@@ -1,0 +1,75 @@
+"""The operator's children, by owner: seeded by one LIST per child kind, kept current by the watches.
+
+Children are by far the most numerous objects the operator watches (about six per custom
+resource). kopf indexes hold back every handler until each indexed object of the initial
+listing is indexed, at a cost that grows with the square of their number; so children are
+cached here instead, seeded at start-up and re-listed at every resync (which also heals an
+event that was missed), while kopf indexes keep the custom resources and Services that the
+cross-resource checks read.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from greenshift.controllers.keys import ObjectKey, owner_of
+from greenshift.controllers.recent import ChildKey, object_key_of, version_of
+
+Body = Mapping[str, Any]
+
+
+def compact(body: Body) -> dict[str, Any]:
+    """The object without managedFields, which are large and never read."""
+    result = dict(body)
+    meta = dict(result.get("metadata") or {})
+    meta.pop("managedFields", None)
+    result["metadata"] = meta
+    return result
+
+
+class ChildCache:
+    def __init__(self) -> None:
+        self._by_owner: dict[ObjectKey, dict[ChildKey, Body]] = {}
+        self._owners: dict[ChildKey, ObjectKey] = {}
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def all(self) -> list[Body]:
+        return [body for siblings in self._by_owner.values() for body in siblings.values()]
+
+    def children(self, owner: ObjectKey) -> list[Body]:
+        return list(self._by_owner.get(owner, {}).values())
+
+    def upsert(self, body: Body) -> None:
+        """A watched child's new state; an older version than the cached one is ignored."""
+        key = object_key_of(body)
+        owner = owner_of(body)
+        cached_owner = self._owners.get(key)
+        if cached_owner is not None:
+            cached = self._by_owner[cached_owner][key]
+            if version_of(cached) > version_of(body):
+                return
+            if cached_owner != owner:
+                self._drop(key)
+        if owner is not None:
+            self._by_owner.setdefault(owner, {})[key] = compact(body)
+            self._owners[key] = owner
+
+    def remove(self, body: Body) -> None:
+        self._drop(object_key_of(body))
+
+    def relist(self, api_version: str, kind: str, items: Iterable[Body]) -> None:
+        """Replace every cached child of this kind by a fresh listing (newer cached versions stay)."""
+        listed = {object_key_of(item): item for item in items}
+        for key in [k for k in self._owners if k[0] == api_version and k[1] == kind and k not in listed]:
+            self._drop(key)
+        for item in listed.values():
+            self.upsert(item)
+
+    def _drop(self, key: ChildKey) -> None:
+        owner = self._owners.pop(key, None)
+        if owner is not None:
+            siblings = self._by_owner[owner]
+            siblings.pop(key, None)
+            if not siblings:
+                del self._by_owner[owner]

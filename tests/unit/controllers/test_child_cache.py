@@ -1,0 +1,71 @@
+import logging
+from typing import Any
+
+from greenshift.controllers.child_cache import ChildCache
+from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.recent import RecentWrites
+from greenshift.controllers.wiring import QuietEventHandlers
+
+OWNER = ObjectKey("DocumentSource", "ns", "src")
+
+
+def child(
+    name: str, version: int, kind: str = "ConfigMap", owner: ObjectKey | None = OWNER
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": "ns",
+        "resourceVersion": str(version),
+        "managedFields": [{}],
+    }
+    if owner is not None:
+        meta["annotations"] = {"greenshift.io/owner": owner.annotation}
+    return {"apiVersion": "v1", "kind": kind, "metadata": meta}
+
+
+def names(bodies: list[Any]) -> list[str]:
+    return sorted(b["metadata"]["name"] for b in bodies)
+
+
+def test_children_are_kept_by_owner_without_managed_fields_and_never_go_back_in_time() -> None:
+    cache = ChildCache()
+    cache.upsert(child("a", 5))
+    cache.upsert(child("a", 3))  # a late event of an older version
+    (only,) = cache.children(OWNER)
+    assert only["metadata"]["resourceVersion"] == "5"
+    assert "managedFields" not in only["metadata"]
+    cache.upsert(child("b", 1, owner=None))  # not the operator's
+    assert len(cache) == 1
+    cache.remove(child("a", 6))
+    assert cache.children(OWNER) == []
+
+
+def test_relist_replaces_one_kind_and_heals_missed_deletions() -> None:
+    cache = ChildCache()
+    cache.upsert(child("kept", 1))
+    cache.upsert(child("missed-deletion", 2))
+    cache.upsert(child("other-kind", 3, kind="Service"))
+    cache.relist("v1", "ConfigMap", [child("kept", 4), child("new", 5)])
+    assert names(cache.children(OWNER)) == ["kept", "new", "other-kind"]
+
+
+def test_an_echo_of_the_operators_own_write_is_recognised_and_then_forgotten() -> None:
+    recent = RecentWrites()
+    recent.wrote(child("a", 7))
+    assert recent.is_echo(child("a", 7))
+    assert not recent.is_echo(child("a", 8))
+    recent.observed(child("a", 7), deleted=False)
+    assert recent.children(OWNER, []) == []  # the cache now speaks for it
+    recent.wrote(child("b", 9))
+    recent.observed(child("b", 9), deleted=True)
+    assert recent.children(OWNER, []) == []
+
+
+def test_kopfs_per_event_success_line_is_dropped_and_nothing_else() -> None:
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, message, None, None)
+
+    quiet = QuietEventHandlers()
+    assert not quiet.filter(record("Handler 'child_event' succeeded."))
+    assert quiet.filter(record("Handler 'validate-wallettenant' succeeded."))
+    assert quiet.filter(record("Applied 6 children of DocumentSource ns/src."))
