@@ -13,6 +13,7 @@ from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.recent import RecentWrites
+from greenshift.controllers.render_cache import RenderCache
 from greenshift.kube import KubeClient
 
 Body = Mapping[str, Any]
@@ -28,6 +29,7 @@ class Context:
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)
+    renders: RenderCache = field(default_factory=RenderCache)
     # resourceVersions the operator itself produced, so that the echo of its own status
     # write does not trigger another reconcile.
     own_versions: dict[ObjectKey, str] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from greenshift.controllers.lifecycle import (
     write_status,
 )
 from greenshift.controllers.queue import Requeue
+from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import source_problems
 from greenshift.kube import PermanentApiError, ref_of_kind
 from greenshift.render.documentsource import render_document_source
@@ -51,7 +52,9 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
             ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked)
         )
         return
-    desired = render_document_source(dict(source), dict(tenant), ctx.config)
+    desired = ctx.renders.get(
+        fingerprint(source, tenant), lambda: render_document_source(dict(source), dict(tenant), ctx.config)
+    )
     try:
         result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
     except PermanentApiError as exc:

@@ -22,6 +22,7 @@ from greenshift.controllers.lifecycle import (
     write_status,
 )
 from greenshift.controllers.queue import Requeue
+from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import route_problems
 from greenshift.kube import PermanentApiError
 from greenshift.render.gatewayroute import render_gateway_route
@@ -42,7 +43,9 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
     desired = (
-        render_gateway_route(dict(route), dict(tenant), ctx.config)
+        ctx.renders.get(
+            fingerprint(route, tenant), lambda: render_gateway_route(dict(route), dict(tenant), ctx.config)
+        )
         if tenant and accepted.status == "True"
         else []
     )

@@ -18,6 +18,7 @@ from greenshift.controllers.lifecycle import (
     write_status,
 )
 from greenshift.controllers.queue import Requeue
+from greenshift.controllers.render_cache import fingerprint
 from greenshift.kube import PermanentApiError, ref_of_kind
 from greenshift.naming import tenant_namespace
 from greenshift.render.tenant import render_tenant
@@ -44,7 +45,11 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         return
     try:
         result = await sync_children(
-            ctx.client, key, render_tenant(dict(tenant), ctx.config), ctx.children(key), ctx.recent
+            ctx.client,
+            key,
+            ctx.renders.get(fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config)),
+            ctx.children(key),
+            ctx.recent,
         )
     except PermanentApiError as exc:
         failed = apply_failed("PoliciesApplied", exc)

@@ -1,0 +1,43 @@
+"""The last renders, so that a reconcile with nothing new to render does not render again.
+
+Rendering is a pure function of the resource's spec, its tenant's spec and the platform
+configuration (fixed for the process), so a render is reused while the resource's and its
+tenant's uid and generation are the same: a second reconcile on the same spec (a child's
+status changed, a resync) renders nothing. Bounded, least recently used first out.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Body = dict[str, Any]
+Fingerprint = tuple[tuple[Any, Any], ...]
+DEFAULT_SIZE = 2048
+
+
+def fingerprint(resource: Mapping[str, Any], tenant: Mapping[str, Any] | None = None) -> Fingerprint:
+    """What a render depends on: the identity and generation of the resource and of its tenant."""
+    parts = [resource, tenant] if tenant is not None else [resource]
+    return tuple((m["metadata"].get("uid"), m["metadata"].get("generation")) for m in parts)
+
+
+class RenderCache:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[Fingerprint, list[Body]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Fingerprint, render: Callable[[], list[Body]]) -> list[Body]:
+        """The cached render for ``key``, or a fresh one (never mutate the result)."""
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        rendered = render()
+        if all(uid is not None for uid, _ in key):  # an object without uid was never stored
+            self._entries[key] = rendered
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return rendered
