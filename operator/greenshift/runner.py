@@ -46,6 +46,7 @@ async def run_operator(
         http_host=options.http_host,
         http_port=options.http_port,
     )
+    runtime.watch_timeout = options.watch_timeout_seconds
     registry = build_registry(runtime)
     settings = kopf.OperatorSettings()
     configure_settings(settings, config, watch_timeout=options.watch_timeout_seconds)

@@ -8,13 +8,19 @@ event that was missed), while kopf indexes keep the custom resources and Service
 cross-resource checks read.
 """
 
+import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from greenshift.controllers.keys import ObjectKey, owner_of
 from greenshift.controllers.recent import ChildKey, object_key_of, version_of
 
 Body = Mapping[str, Any]
+
+
+def _unpack(entry: "_Entry") -> Body:
+    body: Body = json.loads(entry.packed)
+    return body
 
 
 def compact(body: Body) -> dict[str, Any]:
@@ -26,33 +32,46 @@ def compact(body: Body) -> dict[str, Any]:
     return result
 
 
+class _Entry(NamedTuple):
+    version: int
+    packed: bytes
+
+
 class ChildCache:
+    """Children kept as compact JSON, decoded when a reconcile reads them.
+
+    A parsed object costs several times its JSON size in Python; children are many and read
+    only by their owner's reconcile, so keeping them packed is what keeps the operator's
+    memory within bounds at a thousand tenants.
+    """
+
     def __init__(self) -> None:
-        self._by_owner: dict[ObjectKey, dict[ChildKey, Body]] = {}
+        self._by_owner: dict[ObjectKey, dict[ChildKey, _Entry]] = {}
         self._owners: dict[ChildKey, ObjectKey] = {}
 
     def __len__(self) -> int:
         return len(self._owners)
 
     def all(self) -> list[Body]:
-        return [body for siblings in self._by_owner.values() for body in siblings.values()]
+        return [_unpack(entry) for siblings in self._by_owner.values() for entry in siblings.values()]
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return list(self._by_owner.get(owner, {}).values())
+        return [_unpack(entry) for entry in self._by_owner.get(owner, {}).values()]
 
     def upsert(self, body: Body) -> None:
         """A watched child's new state; an older version than the cached one is ignored."""
         key = object_key_of(body)
         owner = owner_of(body)
         cached_owner = self._owners.get(key)
+        version = version_of(body)
         if cached_owner is not None:
-            cached = self._by_owner[cached_owner][key]
-            if version_of(cached) > version_of(body):
+            if self._by_owner[cached_owner][key].version > version:
                 return
             if cached_owner != owner:
                 self._drop(key)
         if owner is not None:
-            self._by_owner.setdefault(owner, {})[key] = compact(body)
+            packed = json.dumps(compact(body), separators=(",", ":")).encode()
+            self._by_owner.setdefault(owner, {})[key] = _Entry(version, packed)
             self._owners[key] = owner
 
     def remove(self, body: Body) -> None:

@@ -6,6 +6,7 @@ tenant's uid and generation are the same: a second reconcile on the same spec (a
 status changed, a resync) renders nothing. Bounded, least recently used first out.
 """
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,20 +25,21 @@ def fingerprint(resource: Mapping[str, Any], tenant: Mapping[str, Any] | None = 
 class RenderCache:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self._size = size
-        self._entries: OrderedDict[Fingerprint, list[Body]] = OrderedDict()
+        self._entries: OrderedDict[Fingerprint, bytes] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: Fingerprint, render: Callable[[], list[Body]]) -> list[Body]:
-        """The cached render for ``key``, or a fresh one (never mutate the result)."""
+        """The cached render for ``key`` (a fresh copy, kept as compact JSON), or a new render."""
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
-            return found
+            unpacked: list[Body] = json.loads(found)
+            return unpacked
         rendered = render()
         if all(uid is not None for uid, _ in key):  # an object without uid was never stored
-            self._entries[key] = rendered
+            self._entries[key] = json.dumps(rendered, separators=(",", ":")).encode()
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return rendered

@@ -10,7 +10,7 @@ queues them all as a safety net, and writes nothing where nothing changed.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from greenshift.controllers import indexes
+from greenshift.controllers.child_watch import ChildWatcher
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
@@ -87,7 +88,9 @@ class Runtime:
     context: Context | None = None
     http_host: str = "0.0.0.0"  # noqa: S104 - the pod's catalog and metrics port (docs/metrics.md)
     http_port: int | None = None  # None: no HTTP server; 0: any free port
+    watch_timeout: float = 300.0
     metrics: OperatorMetrics = field(init=False, repr=False)
+    watcher: ChildWatcher | None = field(default=None, repr=False)
     web: WebServer | None = field(default=None, repr=False)
     _resync: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -111,7 +114,17 @@ class Runtime:
             indices=indices,
             events=EventPoster(client),
         )
+        ctx = self.context
+        self.watcher = ChildWatcher(
+            client,
+            child_resources(self.config),
+            ctx.child_cache,
+            lambda body, kind: _child_changed(ctx, body, kind),
+            lambda owners: _wake_all(ctx, owners),
+            timeout_seconds=self.watch_timeout,
+        )
         await self.relist()
+        self.watcher.start()
         queue.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
         if self.http_port is not None:
@@ -124,6 +137,8 @@ class Runtime:
         if self._resync is not None:
             self._resync.cancel()
             await asyncio.gather(self._resync, return_exceptions=True)
+        if self.watcher is not None:
+            await self.watcher.stop()
         if self.context is not None:
             await self.context.queue.stop()
             await self.context.events.close()
@@ -153,12 +168,13 @@ class Runtime:
             self.resync()
 
     async def relist(self) -> None:
-        """Seed (or heal) the child cache with one LIST per child kind."""
+        """Seed (or heal) the child cache with one LIST per child kind, the operator's Services included."""
         assert self.context is not None
+        assert self.watcher is not None
+        await self.watcher.relist_all()
         selector = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-        for ref in [*child_resources(self.config), SERVICES]:
-            items = await self.context.client.list(ref, label_selector=selector)
-            self.context.child_cache.relist(ref.api_version, ref.kind, items)
+        services = await self.context.client.list(SERVICES, label_selector=selector)
+        self.context.child_cache.relist(SERVICES.api_version, SERVICES.kind, services)
 
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
@@ -169,7 +185,6 @@ class Runtime:
 
 def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    config = runtime.config
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -215,11 +230,7 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_backends")(_coroutine(indexes.route_backends))
 
     kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(_coroutine(indexes.services))
-    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id=EVENT_HANDLERS[2])(_on_service_event(runtime))
-    for ref in child_resources(config):
-        # No client-side label filter: the watch is selected server-side, and the DELETED event
-        # of a child that lost its label (and so left the selection) must still reach its owner.
-        kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[1])(_on_child_event(runtime))
+    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id=EVENT_HANDLERS[1])(_on_service_event(runtime))
     return registry
 
 
@@ -236,7 +247,7 @@ def _coroutine(function: Callable[..., IndexEntries]) -> Callable[..., Awaitable
 WATCH_TIMEOUT_SECONDS = 300.0
 
 
-EVENT_HANDLERS = ("resource_event", "child_event", "service_event")
+EVENT_HANDLERS = ("resource_event", "service_event")
 
 
 class QuietEventHandlers(logging.Filter):
@@ -274,8 +285,9 @@ def configure_settings(
     settings.watching.server_timeout = watch_timeout
     settings.watching.client_timeout = watch_timeout + max(1.0, watch_timeout / 10)
     settings.networking.enforce_retry_after = True
-    for ref in child_resources(config):
-        settings.watching.label_selectors[ref.kopf_spec] = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+    # kopf keeps a worker task per object until it has been idle this long; the event handlers
+    # only queue keys, so a short life keeps thousands of tasks from piling up in a bulk change.
+    settings.queueing.idle_timeout = 1.0
 
 
 def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
@@ -315,16 +327,12 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
     return handler
 
 
-def _on_child_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
-        if runtime.context is not None:
-            _child_changed(runtime.context, body, type)
+def _child_changed(ctx: Context, body: Mapping[str, Any], event_type: str | None) -> None:
+    """Keep the child cache current and wake the owner, unless the event only echoes its own write.
 
-    return handler
-
-
-def _child_changed(ctx: Context, body: kopf.Body, event_type: str | None) -> None:
-    """Keep the child cache current and wake the owner, unless the event only echoes its own write."""
+    A child that loses the managed-by label leaves the watch's selection as a DELETED event: its
+    owner is woken and takes it back.
+    """
     owner = owner_of(body)
     deleted = event_type == "DELETED"
     echo = not deleted and ctx.recent.is_echo(body)
@@ -349,6 +357,11 @@ def _on_service_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             _child_changed(ctx, body, type)
 
     return handler
+
+
+def _wake_all(ctx: Context, keys: Iterable[ObjectKey]) -> None:
+    for key in keys:
+        ctx.queue.add(key)
 
 
 def _wake_namespace(ctx: Context, namespace: str) -> None:

@@ -9,7 +9,7 @@ import base64
 import json
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -109,6 +109,47 @@ class KubeClient:
                     raise _error_from(
                         "WATCH", path, response.status, text, response.headers.get("Retry-After")
                     )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
+
+    async def list_with_version(self, ref: ResourceRef, *, label_selector: str) -> tuple[list[Body], str]:
+        """The objects and the collection's resourceVersion, to start a watch from."""
+        result = await self.request("GET", ref.path(None), params={"labelSelector": label_selector}) or {}
+        items: list[Body] = result.get("items", [])
+        for item in items:
+            item.setdefault("apiVersion", ref.api_version)
+            item.setdefault("kind", ref.kind)
+        return items, str((result.get("metadata") or {}).get("resourceVersion", ""))
+
+    async def watch(
+        self, ref: ResourceRef, *, resource_version: str, label_selector: str, timeout_seconds: float
+    ) -> AsyncIterator[Body]:
+        """The watch events of ``ref`` after ``resource_version``, until the server ends the stream.
+
+        The client gives up 10% (at least 1 s) after the server's timeout, so a stream that
+        silently stalls ends too. Errors surface as :class:`ApiError`; an ``ERROR`` event (410
+        Gone) is yielded like any other for the caller to re-list.
+        """
+        params = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "labelSelector": label_selector,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(int(timeout_seconds)),
+        }
+        path = ref.path(None)
+        timeout = aiohttp.ClientTimeout(total=timeout_seconds + max(1.0, timeout_seconds / 10))
+        try:
+            async with self._client().get(self.server + path, params=params, timeout=timeout) as response:
+                if response.status >= 400:
+                    text = await response.text()
+                    raise _error_from(
+                        "WATCH", path, response.status, text, response.headers.get("Retry-After")
+                    )
+                async for line in response.content:
+                    if line.strip():
+                        event: Body = json.loads(line)
+                        yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
 

@@ -9,7 +9,7 @@ import aiohttp
 
 from greenshift.devcluster import Fault
 from greenshift.runner import OperatorOptions
-from integration.operator.conftest import NAMESPACES, RESYNC_SECONDS, TENANTS, onboard, tenant
+from integration.operator.conftest import NAMESPACES, QUOTAS, RESYNC_SECONDS, TENANTS, onboard, tenant
 
 from .conftest import platform
 
@@ -38,6 +38,15 @@ async def test_changes_made_while_watches_are_dropped_are_handled() -> None:
             await p.kube.apply(tenant("drop-a", displayName=f"Renamed {round_}"))
             await p.kube.apply(tenant(f"drop-new-{round_}"))
             drops += p.cluster.drop_watches()
+        quota = await p.kube.must_get(QUOTAS, "wallet-drop-a", "greenshift-quota")
+        drops += p.cluster.drop_watches()
+        await p.kube.delete(QUOTAS, "wallet-drop-a", "greenshift-quota")  # a child, while its watch is down
+        await p.kube.wait(
+            QUOTAS,
+            "wallet-drop-a",
+            "greenshift-quota",
+            lambda q: q["metadata"]["uid"] != quota["metadata"]["uid"],
+        )
         for round_ in range(3):
             await p.kube.wait_ready(TENANTS, None, f"drop-new-{round_}")
         await p.kube.wait(
@@ -57,7 +66,16 @@ async def test_changes_made_while_watches_stall_are_handled_before_the_stall_end
         started = time.monotonic()
         await p.kube.apply(tenant("stall-a", displayName="Changed while stalled"))
         await p.kube.apply(tenant("stall-new"))
+        quota = await p.kube.must_get(QUOTAS, "wallet-stall-a", "greenshift-quota")
+        await p.kube.delete(QUOTAS, "wallet-stall-a", "greenshift-quota")  # a child, while its watch stalls
         await p.kube.wait_ready(TENANTS, None, "stall-new", seconds=STALL_SECONDS)
+        await p.kube.wait(
+            QUOTAS,
+            "wallet-stall-a",
+            "greenshift-quota",
+            lambda q: q["metadata"]["uid"] != quota["metadata"]["uid"],
+            seconds=STALL_SECONDS,
+        )
         await p.kube.wait(
             NAMESPACES,
             None,

@@ -66,6 +66,6 @@ def test_kopfs_per_event_success_line_is_dropped_and_nothing_else() -> None:
         return logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, message, None, None)
 
     quiet = QuietEventHandlers()
-    assert not quiet.filter(record("Handler 'child_event' succeeded."))
+    assert not quiet.filter(record("Handler 'service_event' succeeded."))
     assert quiet.filter(record("Handler 'validate-wallettenant' succeeded."))
     assert quiet.filter(record("Applied 6 children of DocumentSource ns/src."))

@@ -16,7 +16,9 @@ def test_a_render_is_reused_until_the_resource_or_its_tenant_changes() -> None:
         return [{"kind": "ConfigMap"}]
 
     first = cache.get(fingerprint(obj("s", 1), obj("t", 1)), render)
-    assert cache.get(fingerprint(obj("s", 1), obj("t", 1)), render) is first
+    again = cache.get(fingerprint(obj("s", 1), obj("t", 1)), render)
+    assert again == first
+    assert again is not first  # a copy: a caller cannot change the cached render
     cache.get(fingerprint(obj("s", 2), obj("t", 1)), render)  # spec changed
     cache.get(fingerprint(obj("s", 2), obj("t", 2)), render)  # tenant changed
     assert len(calls) == 3
