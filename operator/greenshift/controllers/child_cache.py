@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from greenshift.controllers.keys import ObjectKey, owner_of
-from greenshift.controllers.recent import ChildKey, object_key_of, version_of
+from greenshift.controllers.recent import ChildKey, compact, object_key_of, version_of
 
 Body = Mapping[str, Any]
 
@@ -21,15 +21,6 @@ Body = Mapping[str, Any]
 def _unpack(entry: "_Entry") -> Body:
     body: Body = json.loads(entry.packed)
     return body
-
-
-def compact(body: Body) -> dict[str, Any]:
-    """The object without managedFields, which are large and never read."""
-    result = dict(body)
-    meta = dict(result.get("metadata") or {})
-    meta.pop("managedFields", None)
-    result["metadata"] = meta
-    return result
 
 
 class _Entry(NamedTuple):

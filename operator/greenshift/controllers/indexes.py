@@ -7,8 +7,8 @@ They are plain functions, unit-testable; ``wiring`` registers them as coroutines
 
 from typing import Any
 
-from greenshift.controllers.child_cache import compact
 from greenshift.controllers.keys import key_of
+from greenshift.controllers.recent import compact
 from greenshift.naming import tenant_namespace
 
 

@@ -26,6 +26,15 @@ def object_key_of(body: Body) -> ChildKey:
     )
 
 
+def compact(body: Body) -> dict[str, Any]:
+    """The object without managedFields, which are large and never read."""
+    result = dict(body)
+    meta = dict(result.get("metadata") or {})
+    meta.pop("managedFields", None)
+    result["metadata"] = meta
+    return result
+
+
 def version_of(body: Body | None) -> int:
     """The resourceVersion as a number, to tell newer from older (-1 when unknown)."""
     raw = (body or {}).get("metadata", {}).get("resourceVersion")
@@ -48,9 +57,9 @@ class RecentWrites:
         key = object_key_of(body)
         owner = owner_of(body)
         if owner is None:
-            self._bodies[key] = body
+            self._bodies[key] = compact(body)
         else:
-            self._children.setdefault(owner, {})[key] = body
+            self._children.setdefault(owner, {})[key] = compact(body)
             self._deleted.get(owner, {}).pop(key, None)
 
     def is_echo(self, body: Body) -> bool:

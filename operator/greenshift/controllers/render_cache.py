@@ -13,7 +13,7 @@ from typing import Any
 
 Body = dict[str, Any]
 Fingerprint = tuple[tuple[Any, Any], ...]
-DEFAULT_SIZE = 2048
+DEFAULT_SIZE = 1024
 
 
 def fingerprint(resource: Mapping[str, Any], tenant: Mapping[str, Any] | None = None) -> Fingerprint:

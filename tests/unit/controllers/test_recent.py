@@ -53,6 +53,6 @@ def test_custom_resources_prefer_the_newer_body_and_are_forgotten_on_deletion() 
     mine = child("identity", 8, owner=None)
     key = ("v1", "ConfigMap", "wallet-bosa", "identity")
     recent.wrote(mine)
-    assert recent.newest(child("identity", 2, owner=None), key) is mine
+    assert recent.newest(child("identity", 2, owner=None), key) == mine
     recent.forget(mine)
     assert recent.newest(None, key) is None
