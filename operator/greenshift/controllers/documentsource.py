@@ -3,23 +3,19 @@
 from collections.abc import Mapping
 from typing import Any
 
-from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.lifecycle import (
-    RETRY_REFUSED_SECONDS,
-    apply_failed,
+    apply_children,
     ensure_finalizer,
     is_deleting,
     remove_finalizer,
-    report_sync,
     write_status,
 )
-from greenshift.controllers.queue import Requeue
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import source_problems
-from greenshift.kube import PermanentApiError, ref_of_kind
+from greenshift.kube import ref_of_kind
 from greenshift.render.documentsource import render_document_source
 
 Body = Mapping[str, Any]
@@ -55,13 +51,13 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
     desired = ctx.renders.get(
         fingerprint(source, tenant), lambda: render_document_source(dict(source), dict(tenant), ctx.config)
     )
-    try:
-        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
-    except PermanentApiError as exc:
-        failed = apply_failed("Available", exc)
-        await write_status(ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=failed))
-        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
-    report_sync(ctx, source, result)
+    result = await apply_children(
+        ctx,
+        source,
+        desired,
+        "Available",
+        lambda failed: source_status(source, _deployment(ctx.children(key)), blocked=failed),
+    )
     deployment = _deployment(result.live.values())
     suspended = bool((tenant.get("spec") or {}).get("suspended"))
     await write_status(ctx, source, source_status(source, deployment, suspended=suspended))

@@ -8,23 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenshift.constants import KIND_ROUTE
-from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.lifecycle import (
-    RETRY_REFUSED_SECONDS,
-    apply_failed,
+    apply_children,
     ensure_finalizer,
     is_deleting,
     remove_finalizer,
-    report_sync,
     write_status,
 )
-from greenshift.controllers.queue import Requeue
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import route_problems
-from greenshift.kube import PermanentApiError
 from greenshift.render.gatewayroute import render_gateway_route
 
 Body = Mapping[str, Any]
@@ -49,12 +44,9 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
         if tenant and accepted.status == "True"
         else []
     )
-    try:
-        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
-    except PermanentApiError as exc:
-        await write_status(ctx, route, route_status(route, apply_failed("Accepted", exc), False, warnings))
-        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
-    report_sync(ctx, route, result)
+    result = await apply_children(
+        ctx, route, desired, "Accepted", lambda failed: route_status(route, failed, False, warnings)
+    )
     published = any(b.get("kind") in ROUTE_KINDS for b in result.live.values())
     await write_status(ctx, route, route_status(route, accepted, published, warnings))
 

@@ -1,13 +1,14 @@
 """Writes on the custom resources themselves: the finalizer and the status."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenshift.constants import FINALIZER
-from greenshift.controllers.children import SyncResult
+from greenshift.controllers.children import SyncResult, sync_children
 from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import key_of
+from greenshift.controllers.queue import Requeue
 from greenshift.kube import PermanentApiError, ref_for
 
 Body = Mapping[str, Any]
@@ -73,9 +74,27 @@ def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
     ctx.events.post(body, "Applied", message)
 
 
-def apply_failed(condition_type: str, exc: PermanentApiError) -> Condition:
-    """A child the server refuses (e.g. a kind the cluster lacks): shown, retried slowly."""
-    return Condition(condition_type, "False", "ApplyFailed", f"The API server refused a child: {exc}")
-
-
 RETRY_REFUSED_SECONDS = 60.0
+
+
+async def apply_children(
+    ctx: Context,
+    body: Body,
+    desired: list[dict[str, Any]],
+    condition_type: str,
+    refused_status: Callable[[Condition], dict[str, Any]],
+) -> SyncResult:
+    """Sync the children of ``body``; when the server refuses one, show why and retry slowly.
+
+    A refused child (e.g. a kind the cluster lacks) is reported as ``condition_type`` False with
+    reason ``ApplyFailed``, through the kind's own status function, then retried in a minute.
+    """
+    key = key_of(body)
+    try:
+        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
+    except PermanentApiError as exc:
+        failed = Condition(condition_type, "False", "ApplyFailed", f"The API server refused a child: {exc}")
+        await write_status(ctx, body, refused_status(failed))
+        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+    report_sync(ctx, body, result)
+    return result

@@ -4,22 +4,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenshift.constants import TENANT_LABEL
-from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.lifecycle import (
-    RETRY_REFUSED_SECONDS,
-    apply_failed,
+    apply_children,
     ensure_finalizer,
     is_deleting,
     remove_finalizer,
-    report_sync,
     write_status,
 )
-from greenshift.controllers.queue import Requeue
 from greenshift.controllers.render_cache import fingerprint
-from greenshift.kube import PermanentApiError, ref_of_kind
+from greenshift.kube import ref_of_kind
 from greenshift.naming import tenant_namespace
 from greenshift.render.tenant import render_tenant
 
@@ -43,19 +39,14 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
     if refusal is not None:
         await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=refusal))
         return
-    try:
-        result = await sync_children(
-            ctx.client,
-            key,
-            ctx.renders.get(fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config)),
-            ctx.children(key),
-            ctx.recent,
-        )
-    except PermanentApiError as exc:
-        failed = apply_failed("PoliciesApplied", exc)
-        await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=failed))
-        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
-    report_sync(ctx, tenant, result)
+    desired = ctx.renders.get(fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config))
+    result = await apply_children(
+        ctx,
+        tenant,
+        desired,
+        "PoliciesApplied",
+        lambda failed: tenant_status(tenant, namespace, {}, {}, refusal=failed),
+    )
     usage = {
         "documentSources": ctx.count("DocumentSource", namespace),
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
