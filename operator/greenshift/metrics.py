@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
+from greenshift.controllers.packing import unpack
 from greenshift.controllers.queue import Requeue
 from greenshift.kube import PermanentApiError, TemporaryApiError
 from greenshift.usage import usage_report
@@ -42,7 +43,8 @@ def state_from_indices(
     """A snapshot of kopf's index ``greenshift_resources`` and of the operator's children."""
     by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
     for store in list(indices["greenshift_resources"].values()):
-        for body in store:
+        for packed in store:
+            body = unpack(packed)
             by_kind.setdefault(str(body.get("kind")), []).append(body)
     return ClusterState(by_kind[KIND_TENANT], by_kind[KIND_SOURCE], by_kind[KIND_ROUTE], children)
 

@@ -8,19 +8,14 @@ event that was missed), while kopf indexes keep the custom resources and Service
 cross-resource checks read.
 """
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from greenshift.controllers.keys import ObjectKey, owner_of
-from greenshift.controllers.recent import ChildKey, compact, object_key_of, version_of
+from greenshift.controllers.packing import compact, pack, unpack
+from greenshift.controllers.recent import ChildKey, object_key_of, version_of
 
 Body = Mapping[str, Any]
-
-
-def _unpack(entry: "_Entry") -> Body:
-    body: Body = json.loads(entry.packed)
-    return body
 
 
 class _Entry(NamedTuple):
@@ -44,10 +39,10 @@ class ChildCache:
         return len(self._owners)
 
     def all(self) -> list[Body]:
-        return [_unpack(entry) for siblings in self._by_owner.values() for entry in siblings.values()]
+        return [unpack(entry.packed) for siblings in self._by_owner.values() for entry in siblings.values()]
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return [_unpack(entry) for entry in self._by_owner.get(owner, {}).values()]
+        return [unpack(entry.packed) for entry in self._by_owner.get(owner, {}).values()]
 
     def upsert(self, body: Body) -> None:
         """A watched child's new state; an older version than the cached one is ignored."""
@@ -61,8 +56,7 @@ class ChildCache:
             if cached_owner != owner:
                 self._drop(key)
         if owner is not None:
-            packed = json.dumps(compact(body), separators=(",", ":")).encode()
-            self._by_owner.setdefault(owner, {})[key] = _Entry(version, packed)
+            self._by_owner.setdefault(owner, {})[key] = _Entry(version, pack(compact(body)))
             self._owners[key] = owner
 
     def remove(self, body: Body) -> None:

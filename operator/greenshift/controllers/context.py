@@ -11,6 +11,7 @@ from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_TENANT
 from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.packing import unpack
 from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.recent import RecentWrites
 from greenshift.controllers.render_cache import RenderCache
@@ -48,7 +49,8 @@ class Context:
 
     def body(self, key: ObjectKey) -> Body | None:
         """The latest known state of a custom resource (index or the operator's own newer write)."""
-        indexed: Body | None = self._first("greenshift_resources", key)
+        packed: bytes | None = self._first("greenshift_resources", key)
+        indexed: Body | None = unpack(packed) if packed is not None else None
         return self.recent.newest(indexed, (API_VERSION, key.kind, key.namespace, key.name))
 
     def tenant_for_namespace(self, namespace: str) -> Body | None:

@@ -8,12 +8,12 @@ They are plain functions, unit-testable; ``wiring`` registers them as coroutines
 from typing import Any
 
 from greenshift.controllers.keys import key_of
-from greenshift.controllers.recent import compact
+from greenshift.controllers.packing import compact, pack
 from greenshift.naming import tenant_namespace
 
 
 def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:
-    return {key_of(body): compact(body)}
+    return {key_of(body): pack(compact(body))}
 
 
 def tenant_namespaces(body: Any, **_: Any) -> dict[Any, Any]:

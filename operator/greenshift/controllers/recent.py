@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from greenshift.controllers.keys import ObjectKey, owner_of
+from greenshift.controllers.packing import compact
 
 Body = Mapping[str, Any]
 ChildKey = tuple[str, str, str, str]
@@ -24,15 +25,6 @@ def object_key_of(body: Body) -> ChildKey:
         str(meta.get("namespace") or ""),
         str(meta["name"]),
     )
-
-
-def compact(body: Body) -> dict[str, Any]:
-    """The object without managedFields, which are large and never read."""
-    result = dict(body)
-    meta = dict(result.get("metadata") or {})
-    meta.pop("managedFields", None)
-    result["metadata"] = meta
-    return result
 
 
 def version_of(body: Body | None) -> int:

@@ -6,10 +6,11 @@ tenant's uid and generation are the same: a second reconcile on the same spec (a
 status changed, a resync) renders nothing. Bounded, least recently used first out.
 """
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from greenshift.controllers.packing import pack, unpack
 
 Body = dict[str, Any]
 Fingerprint = tuple[tuple[Any, Any], ...]
@@ -35,11 +36,11 @@ class RenderCache:
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
-            unpacked: list[Body] = json.loads(found)
+            unpacked: list[Body] = unpack(found)
             return unpacked
         rendered = render()
         if all(uid is not None for uid, _ in key):  # an object without uid was never stored
-            self._entries[key] = json.dumps(rendered, separators=(",", ":")).encode()
+            self._entries[key] = pack(rendered)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return rendered
