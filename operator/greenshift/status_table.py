@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenshift.config import PlatformConfig
-from greenshift.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from greenshift.controllers.child_watch import SELECTOR
 from greenshift.controllers.keys import key_of, owner_of
 from greenshift.controllers.wiring import ROUTES, SERVICES, SOURCES, TENANTS, child_resources
 from greenshift.kube import ApiError, KubeClient
@@ -22,10 +22,9 @@ class ResourceRow:
 
 async def rows_from(client: KubeClient, config: PlatformConfig | None = None) -> list[ResourceRow]:
     children: Counter[str] = Counter()
-    selector = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
     for ref in [*child_resources(config or PlatformConfig()), SERVICES]:
         try:
-            items = await client.list(ref, label_selector=selector)
+            items = await client.list(ref, label_selector=SELECTOR)
         except ApiError:
             continue  # a kind this cluster does not serve
         for item in items:

@@ -17,7 +17,7 @@ from typing import Any
 import kopf
 
 from greenshift.config import PlatformConfig
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers import indexes
 from greenshift.controllers.child_watch import ChildWatcher
 from greenshift.controllers.context import Context
@@ -172,9 +172,7 @@ class Runtime:
         assert self.context is not None
         assert self.watcher is not None
         await self.watcher.relist_all()
-        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-        services = await self.context.client.list(SERVICES, label_selector=selector)
-        self.context.child_cache.relist(SERVICES.api_version, SERVICES.kind, services)
+        await self.watcher.relist(SERVICES)  # kopf watches Services (all of them, for the backends)
 
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
@@ -275,6 +273,8 @@ def configure_settings(
     objects_logger = logging.getLogger("kopf.objects")
     if not any(isinstance(f, QuietEventHandlers) for f in objects_logger.filters):
         objects_logger.addFilter(quiet)
+    # The reconcile manages its own finalizer; these only keep anything kopf itself might ever
+    # persist under Greenshift's prefix rather than kopf's.
     settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(

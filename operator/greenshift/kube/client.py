@@ -112,11 +112,14 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
 
-    async def list_with_version(self, ref: ResourceRef, *, label_selector: str) -> tuple[list[Body], str]:
+    async def list_with_version(
+        self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> tuple[list[Body], str]:
         """The objects and the collection's resourceVersion, to start a watch from."""
-        result = await self.request("GET", ref.path(None), params={"labelSelector": label_selector}) or {}
+        params = {"labelSelector": label_selector} if label_selector else None
+        result = await self.request("GET", ref.path(namespace), params=params) or {}
         items: list[Body] = result.get("items", [])
-        for item in items:
+        for item in items:  # lists omit these per item; callers want whole objects
             item.setdefault("apiVersion", ref.api_version)
             item.setdefault("kind", ref.kind)
         return items, str((result.get("metadata") or {}).get("resourceVersion", ""))
@@ -164,12 +167,7 @@ class KubeClient:
     async def list(
         self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None
     ) -> list[Body]:
-        params = {"labelSelector": label_selector} if label_selector else None
-        result = await self.request("GET", ref.path(namespace), params=params)
-        items: list[Body] = (result or {}).get("items", [])
-        for item in items:  # lists omit these per item; callers want whole objects
-            item.setdefault("apiVersion", ref.api_version)
-            item.setdefault("kind", ref.kind)
+        items, _ = await self.list_with_version(ref, namespace, label_selector=label_selector)
         return items
 
     async def apply(self, obj: Body, *, subresource: str = "") -> Body:
