@@ -3,10 +3,19 @@
 Templates only shape objects. Every value they print goes through the ``tojson`` filter,
 which writes JSON (a subset of YAML); the environment's ``finalize`` refuses any other
 output, so a user string can never add a key, a document or a YAML tag. The result of
-each template is parsed with ``yaml.safe_load`` and checked to be exactly one mapping of
-the expected apiVersion, kind and name.
+each template is parsed as YAML and checked to be exactly one mapping of the expected
+apiVersion, kind and name.
+
+Parsing YAML was most of the operator's CPU at a thousand tenants, so the operator parses
+each template's *shape* once: while rendering, ``tojson`` prints a numbered slot instead
+of the value and keeps the value's JSON aside; the slotted text (the same for every object
+that takes the same branches of the template) is parsed once and kept as JSON, and each
+render fills the slots with the values' JSON and reads it with ``json.loads``. Whatever
+this cannot represent exactly (a slot inside a longer scalar, a non-string key, a YAML
+type JSON lacks) takes the plain path: the values printed, the text parsed as YAML.
 """
 
+import contextvars
 import functools
 import importlib.resources
 import json
@@ -45,15 +54,27 @@ _NOT_YAML_SAFE = re.compile(
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# The values printed by the render in progress, when it renders with slots.
+_SLOTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("greenshift_slots", default=None)
+_SLOT = re.compile(r'"@@greenshift-slot-(\d+)@@"')
+_SLOT_MARK = "@@greenshift-slot-"
+SHAPE_CACHE_SIZE = 256
+
+
 def to_json(value: Any) -> JsonText:
-    """``value`` as JSON that YAML reads back unchanged.
+    """``value`` as JSON that YAML reads back unchanged (or its slot, see the module's doc).
 
     Non-ASCII text stays literal (``ensure_ascii`` would split astral characters into
     surrogate pairs, which YAML decodes as two separate characters); only characters that
     YAML cannot carry literally are escaped.
     """
     text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    return JsonText(_NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+    encoded = _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    slots = _SLOTS.get()
+    if slots is None:
+        return JsonText(encoded)
+    slots.append(encoded)
+    return JsonText(f'"{_SLOT_MARK}{len(slots) - 1}@@"')
 
 
 def _finalize(value: Any) -> Any:
@@ -80,13 +101,48 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_template(template: str, *, api_version: str, kind: str, **context: Any) -> Manifest:
-    """Render one template into one object, checking that it is the object it should be."""
-    text = environment().get_template(template).render(**context)
+def _one_mapping(template: str, text: str) -> Manifest:
     documents = [doc for doc in yaml.load_all(text, Loader=_SAFE_LOADER) if doc is not None]
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise RenderError(f"{template}: must produce exactly one mapping, got {len(documents)} documents")
     manifest: Manifest = documents[0]
+    return manifest
+
+
+@functools.lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _shape(template: str, slotted: str) -> str | None:
+    """The slotted text parsed once, as JSON with the slots in place; None if JSON cannot say it."""
+    try:
+        shape = json.dumps(_one_mapping(template, slotted), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None  # a YAML type JSON lacks (a date, a set): the plain path will say what it is
+    whole = len(_SLOT.findall(shape))
+    return shape if whole == shape.count(_SLOT_MARK) else None  # a slot inside a longer scalar
+
+
+def _render_fast(template: jinja2.Template, name: str, context: dict[str, Any]) -> Manifest | None:
+    slots: list[str] = []
+    token = _SLOTS.set(slots)
+    try:
+        slotted = template.render(**context)
+    finally:
+        _SLOTS.reset(token)
+    shape = _shape(name, slotted)
+    if shape is None:
+        return None
+    try:
+        filled = json.loads(_SLOT.sub(lambda m: slots[int(m.group(1))], shape))
+    except ValueError:
+        return None  # a value in a key's place that is not a string
+    return filled if isinstance(filled, dict) else None
+
+
+def render_template(template: str, *, api_version: str, kind: str, **context: Any) -> Manifest:
+    """Render one template into one object, checking that it is the object it should be."""
+    compiled = environment().get_template(template)
+    manifest = _render_fast(compiled, template, context)
+    if manifest is None:
+        manifest = _one_mapping(template, compiled.render(**context))
     name = context["metadata"]["name"]
     found = (manifest.get("apiVersion"), manifest.get("kind"), manifest.get("metadata", {}).get("name"))
     if found != (api_version, kind, name):

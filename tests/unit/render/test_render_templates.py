@@ -8,6 +8,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from greenshift.render import common
 from greenshift.render.common import RenderError, environment, render_template, to_json
 
 JSON = st.recursive(
@@ -86,3 +87,25 @@ def test_output_must_be_the_expected_object() -> None:
     assert render_template("tenant/namespace.yaml.j2", api_version="v1", kind="Namespace", metadata=meta)
     with pytest.raises(RenderError, match="expected"):
         render_template("tenant/namespace.yaml.j2", api_version="v1", kind="ConfigMap", metadata=meta)
+
+
+@given(JSON)
+def test_a_slotted_value_reads_back_as_yaml_reads_it(value: object) -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{ meta | tojson }}\ndata: {x: {{ value | tojson }}}\n"
+    template = environment().from_string(text)
+    context = {"meta": {"name": "n"}, "value": value}
+    plain = yaml.safe_load(template.render(**context))
+    assert common._render_fast(template, f"test-{text}", context) == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("kind: K\nname: prefix-{{ value | tojson }}\n", "a slot inside a longer scalar"),
+        ("kind: K\n{{ number | tojson }}: 1\n", "a key that is not a string"),
+        ("kind: K\nwhen: 2026-11-28\nname: {{ value | tojson }}\n", "a YAML date"),
+    ],
+)
+def test_what_json_cannot_say_takes_the_yaml_path(text: str, why: str) -> None:
+    template = environment().from_string(text)
+    assert common._render_fast(template, f"test-{why}", {"value": "v", "number": 7}) is None, why

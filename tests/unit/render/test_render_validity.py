@@ -22,7 +22,13 @@ from render_support import (
 
 from greenshift.config import PlatformConfig
 from greenshift.loader import load_documents
-from greenshift.render import render_document_source, render_gateway_route, render_resources, render_tenant
+from greenshift.render import (
+    common,
+    render_document_source,
+    render_gateway_route,
+    render_resources,
+    render_tenant,
+)
 
 FLAVORS = ["ingress", "gateway-api", "openshift-route"]
 
@@ -286,3 +292,11 @@ def test_user_strings_render_as_data(value: str) -> None:
 def test_any_display_name_round_trips(value: str) -> None:
     namespace = render_tenant(tenant(displayName=value), PlatformConfig())[0]
     assert namespace["metadata"]["annotations"]["greenshift.io/display-name"] == value
+
+
+def test_parsing_each_template_shape_once_renders_what_parsing_yaml_renders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fast = [*variations(), *render_examples()]
+    monkeypatch.setattr(common, "_render_fast", lambda *_: None)
+    assert fast == [*variations(), *render_examples()]
