@@ -31,9 +31,9 @@ class Context:
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)
     renders: RenderCache = field(default_factory=RenderCache)
-    # resourceVersions the operator itself produced, so that the echo of its own status
-    # write does not trigger another reconcile.
-    own_versions: dict[ObjectKey, str] = field(default_factory=dict)
+    # resourceVersions the operator itself produced (finalizer and status writes), so that
+    # the echo of its own write does not trigger another reconcile.
+    own_versions: dict[ObjectKey, set[str]] = field(default_factory=dict)
     # the host and path each route claimed last, to wake the losers when it lets go.
     claims: dict[ObjectKey, tuple[str, str]] = field(default_factory=dict)
     # the generation of each tenant last seen, to wake its sources and routes on a change.

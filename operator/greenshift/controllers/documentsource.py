@@ -5,31 +5,22 @@ from typing import Any
 
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
-from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.lifecycle import (
-    apply_children,
-    ensure_finalizer,
-    is_deleting,
-    remove_finalizer,
-    write_status,
-)
+from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.lifecycle import apply_children, is_deleting, remove_finalizer, write_status
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import source_problems
-from greenshift.kube import ref_of_kind
 from greenshift.render.documentsource import render_document_source
 
 Body = Mapping[str, Any]
-PVC = ref_of_kind("v1", "PersistentVolumeClaim")
 
 
 async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
     source = ctx.body(key)
     if source is None:
         return
+    await remove_finalizer(ctx, source)  # garbage collection does it all: none is needed
     if is_deleting(source):
-        await finalize_document_source(ctx, source)
         return
-    await ensure_finalizer(ctx, source)
     tenant = ctx.tenant_for_namespace(key.namespace)
     if tenant is None:
         blocked = Condition(
@@ -152,15 +143,3 @@ def _rollout(deployment: Body | None) -> tuple[Condition, Condition]:
         )
     )
     return available, progressing
-
-
-async def finalize_document_source(ctx: Context, source: Body) -> None:
-    """Children go with their owner reference; the cache PVC only when retainOnDelete is false."""
-    key = key_of(source)
-    cache = (source.get("spec") or {}).get("cache") or {}
-    if cache.get("size") and cache.get("retainOnDelete") is False:
-        await ctx.client.delete(PVC, key.namespace, f"{key.name}-cache")
-        ctx.logger(source).info(
-            f"Deleted cache volume {key.name}-cache of DocumentSource {key.namespace}/{key.name}."
-        )
-    await remove_finalizer(ctx, source)

@@ -11,13 +11,7 @@ from greenshift.constants import KIND_ROUTE
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.lifecycle import (
-    apply_children,
-    ensure_finalizer,
-    is_deleting,
-    remove_finalizer,
-    write_status,
-)
+from greenshift.controllers.lifecycle import apply_children, is_deleting, remove_finalizer, write_status
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import route_problems
 from greenshift.render.gatewayroute import render_gateway_route
@@ -31,10 +25,9 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     if route is None:
         return
     _wake_other_claimants(ctx, key, route)
+    await remove_finalizer(ctx, route)  # garbage collection and the claimants' wake-up do it all
     if is_deleting(route):
-        await remove_finalizer(ctx, route)
         return
-    await ensure_finalizer(ctx, route)
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
     desired = (

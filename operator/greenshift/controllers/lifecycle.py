@@ -18,7 +18,16 @@ def is_deleting(body: Body) -> bool:
     return bool(body.get("metadata", {}).get("deletionTimestamp"))
 
 
+def _wrote(ctx: Context, result: Body) -> None:
+    """Remember a write of the resource itself, so that its watch event is known as an echo."""
+    ctx.recent.wrote(result)
+    version = result.get("metadata", {}).get("resourceVersion")
+    if version:
+        ctx.own_versions.setdefault(key_of(result), set()).add(str(version))
+
+
 async def ensure_finalizer(ctx: Context, body: Body) -> None:
+    """Add the finalizer (WalletTenants only: their deletion policy needs the operator)."""
     meta = body["metadata"]
     finalizers = list(meta.get("finalizers") or [])
     if FINALIZER in finalizers:
@@ -26,10 +35,11 @@ async def ensure_finalizer(ctx: Context, body: Body) -> None:
     patch = {
         "metadata": {"finalizers": [*finalizers, FINALIZER], "resourceVersion": meta.get("resourceVersion")}
     }
-    await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+    _wrote(ctx, await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch))
 
 
 async def remove_finalizer(ctx: Context, body: Body) -> None:
+    """Remove the finalizer if the resource has it (also one an earlier version put on any kind)."""
     meta = body["metadata"]
     finalizers = list(meta.get("finalizers") or [])
     if FINALIZER not in finalizers:
@@ -44,24 +54,35 @@ async def remove_finalizer(ctx: Context, body: Body) -> None:
 
 
 async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool:
-    """Write the whole status once, only if it differs; keys no longer present are removed."""
+    """Write the whole status once, only if it differs; keys no longer present are removed.
+
+    Without a finalizer a resource can go while its reconcile runs: then nothing is written.
+    """
     current = dict(body.get("status") or {})
     if current == status:
         return False
     patch = {"status": {**dict.fromkeys(current), **status}}
     meta = body["metadata"]
-    result = await ctx.client.merge_patch(
-        ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
-    )
-    ctx.recent.wrote(result)
-    version = result.get("metadata", {}).get("resourceVersion")
-    if version:
-        ctx.own_versions[key_of(body)] = str(version)
+    try:
+        result = await ctx.client.merge_patch(
+            ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
+        )
+    except PermanentApiError as exc:
+        if exc.status == 404:  # deleted meanwhile (nothing holds it any more): its DELETED event follows
+            return False
+        raise
+    _wrote(ctx, result)
     return True
 
 
 def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
-    """Log and post an event when children were applied or pruned (never for a no-op)."""
+    """Log when children were applied or pruned (never for a no-op); post an Event unless new.
+
+    The first children of a new resource are the expected outcome of creating it, which its
+    status records; an Event is posted for what changes existing ones: a spec change, a
+    repaired drift, a prune. (At a thousand tenants, Events on creation were a tenth of all
+    the operator's writes.)
+    """
     if not (result.applied or result.pruned):
         return
     key = key_of(body)
@@ -71,7 +92,8 @@ def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
         f"{len(result.pruned)} of {key}."
     )
     ctx.logger(body).info(message)
-    ctx.events.post(body, "Applied", message)
+    if "observedGeneration" in (body.get("status") or {}):
+        ctx.events.post(body, "Applied", message)
 
 
 RETRY_REFUSED_SECONDS = 60.0

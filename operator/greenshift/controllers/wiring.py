@@ -300,6 +300,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         namespace = key.namespace or tenant_namespace(body)
         if type == "DELETED":
             ctx.own_versions.pop(key, None)
+            ctx.claims.pop(key, None)
             ctx.recent.forget(body)
             if key.kind == KIND_TENANT:
                 ctx.tenant_generations.pop(key.name, None)
@@ -313,8 +314,8 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 ):
                     ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
             return
-        if ctx.own_versions.get(key) == meta.get("resourceVersion"):
-            return  # the echo of the operator's own status write
+        if _is_own_write(ctx, key, str(meta.get("resourceVersion"))):
+            return
         ctx.queue.add(key)
         if key.kind == KIND_TENANT:
             generation = int(meta.get("generation") or 0)
@@ -325,6 +326,24 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             _wake_tenant(ctx, key.namespace)
 
     return handler
+
+
+def _is_own_write(ctx: Context, key: ObjectKey, version: str) -> bool:
+    """Whether this event of a custom resource is the echo of one of the operator's own writes.
+
+    Events come in version order, so the own versions up to this one are forgotten.
+    """
+    own = ctx.own_versions.get(key)
+    if not own:
+        return False
+    echo = version in own
+    if version.isdigit():
+        own -= {v for v in own if v.isdigit() and int(v) <= int(version)}
+    else:
+        own.discard(version)
+    if not own:
+        del ctx.own_versions[key]
+    return echo
 
 
 def _child_changed(ctx: Context, body: Mapping[str, Any], event_type: str | None) -> None:

@@ -368,6 +368,10 @@ class ObjectApi:
 
     def _react(self, rt: ResourceType, key: ObjectKey, obj: Obj) -> None:
         """What other control-plane components do right after a write."""
+        refs = obj["metadata"].get("ownerReferences") or []
+        if refs and all(self.store.key_of_uid(ref.get("uid")) is None for ref in refs):
+            self._delete_key(key)  # the garbage collector: every owner it names is gone
+            return
         if rt.is_crd:
             self.registry.register_crd(obj)
             names = obj.get("spec", {}).get("names", {})

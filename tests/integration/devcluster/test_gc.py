@@ -99,3 +99,16 @@ async def test_namespace_deletion(client: aiohttp.ClientSession) -> None:
     await request(client, "PATCH", path("team", "held"), {"metadata": {"finalizers": []}}, MERGE)
     status, _ = await request(client, "GET", f"{NS}/team")
     assert status == 404  # the namespace went with its last object
+
+
+async def test_an_object_whose_owners_are_all_gone_is_collected(client: aiohttp.ClientSession) -> None:
+    _, owner = await request(client, "POST", path("default"), {"metadata": {"name": "went"}})
+    _, alive = await request(client, "POST", path("default"), {"metadata": {"name": "alive"}})
+    await request(client, "DELETE", path("default", "went"))
+    late = {"metadata": {"name": "late", "ownerReferences": owned_by(owner)}}
+    status, _ = await request(client, "POST", path("default"), late)
+    assert status == 201  # written, then collected: the owner went while it was being written
+    both = {"metadata": {"name": "shared", "ownerReferences": owned_by(owner, alive)}}
+    await request(client, "POST", path("default"), both)
+    assert "late" not in await names(client)
+    assert "shared" in await names(client)  # one owner still exists
