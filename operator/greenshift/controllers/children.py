@@ -64,6 +64,7 @@ class SyncResult:
     applied: list[Body] = field(default_factory=list)
     pruned: list[ChildKey] = field(default_factory=list)
     live: dict[ChildKey, Mapping[str, Any]] = field(default_factory=dict)
+    existing: int = 0  # children that existed before this sync
 
 
 def foreign_additions(want: Any, have: Any) -> dict[str, Any]:
@@ -109,7 +110,7 @@ async def sync_children(
     """Bring the children of ``owner`` to ``desired``; Namespaces first, the rest concurrently."""
     stamped = [stamp(obj, owner) for obj in desired]
     current = {object_key_of(obj): obj for obj in live}
-    result = SyncResult(live=dict(current))
+    result = SyncResult(live=dict(current), existing=len(current))
     todo = [obj for obj in stamped if needs_apply(obj, current.get(object_key_of(obj)))]
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]

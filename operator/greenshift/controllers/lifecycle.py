@@ -76,12 +76,12 @@ async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool
 
 
 def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
-    """Log when children were applied or pruned (never for a no-op); post an Event unless new.
+    """Log when children were applied or pruned (never for a no-op); post an Event unless first.
 
-    The first children of a new resource are the expected outcome of creating it, which its
-    status records; an Event is posted for what changes existing ones: a spec change, a
-    repaired drift, a prune. (At a thousand tenants, Events on creation were a tenth of all
-    the operator's writes.)
+    A resource's first children (on creation, or once a route's backend appears) are the
+    expected outcome of creating it, which its status records; an Event is posted when
+    children it already had change: a spec change, a repaired drift, a prune. (At a thousand
+    tenants, Events on creation were a tenth of all the operator's writes.)
     """
     if not (result.applied or result.pruned):
         return
@@ -92,7 +92,7 @@ def report_sync(ctx: Context, body: Body, result: SyncResult) -> None:
         f"{len(result.pruned)} of {key}."
     )
     ctx.logger(body).info(message)
-    if "observedGeneration" in (body.get("status") or {}):
+    if result.existing:
         ctx.events.post(body, "Applied", message)
 
 

@@ -72,3 +72,17 @@ async def test_events_report_changes_of_existing_children_only(kube: Kube, opera
     [event] = await eventually(posted, what="an Event about the change")
     assert (event["reason"], event["type"]) == ("Applied", "Normal")
     assert event["message"].startswith("Applied 2 children (Deployment, PodDisruptionBudget)")
+
+
+async def test_a_route_published_once_its_backend_appears_posts_no_event(
+    kube: Kube, operator: Operator
+) -> None:
+    name = unique("evr")
+    ns = f"wallet-{name}"
+    host = f"{name}.wallet.example.be"
+    await onboard(kube, name, allowedHosts=[host])
+    await apply_when_possible(kube, route(ns, "pub", host, "/v1", {"documentSource": {"name": "api"}}))
+    await kube.wait(ROUTES, ns, "pub", lambda r: bool(r.get("status", {}).get("observedGeneration")))
+    await kube.apply(source(ns, "api"))
+    await kube.wait_ready(ROUTES, ns, "pub")
+    assert await events_about(kube, ns, "pub") == []  # its first children: the status tells

@@ -31,3 +31,10 @@ def test_the_cache_is_bounded_and_never_keeps_objects_without_uid() -> None:
     assert len(cache) == 2
     cache.get(fingerprint(obj(None, 1)), list)
     assert len(cache) == 2
+
+
+def test_a_resource_keeps_only_its_last_render() -> None:
+    cache = RenderCache()
+    for generation in (1, 2, 3):
+        cache.get(fingerprint(obj("s", generation), obj("t", 1)), lambda: [{"kind": "ConfigMap"}])
+    assert len(cache) == 1
