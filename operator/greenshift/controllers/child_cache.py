@@ -8,7 +8,7 @@ event that was missed), while kopf indexes keep the custom resources and Service
 cross-resource checks read.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from greenshift.controllers.keys import ObjectKey, owner_of
@@ -62,13 +62,10 @@ class ChildCache:
     def remove(self, body: Body) -> None:
         self._drop(object_key_of(body))
 
-    def relist(self, api_version: str, kind: str, items: Iterable[Body]) -> None:
-        """Replace every cached child of this kind by a fresh listing (newer cached versions stay)."""
-        listed = {object_key_of(item): item for item in items}
+    def keep_only(self, api_version: str, kind: str, listed: set[ChildKey]) -> None:
+        """Drop the cached children of this kind that a fresh listing no longer has."""
         for key in [k for k in self._owners if k[0] == api_version and k[1] == kind and k not in listed]:
             self._drop(key)
-        for item in listed.values():
-            self.upsert(item)
 
     def _drop(self, key: ChildKey) -> None:
         owner = self._owners.pop(key, None)

@@ -17,6 +17,7 @@ from typing import Any
 from greenshift.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.keys import ObjectKey, owner_of
+from greenshift.controllers.recent import ChildKey, object_key_of
 from greenshift.kube import ApiError, KubeClient, ResourceRef
 
 logger = logging.getLogger(__name__)
@@ -52,10 +53,18 @@ class ChildWatcher:
         before = {
             owner for body in self._cache.all() if body.get("kind") == ref.kind and (owner := owner_of(body))
         }
-        items, version = await self._client.list_with_version(ref, label_selector=SELECTOR)
-        self._cache.relist(ref.api_version, ref.kind, items)
+        listed: set[ChildKey] = set()
+        version = ""
+        async for items, page_version in self._client.list_pages(ref, label_selector=SELECTOR):
+            version = page_version
+            for item in items:  # a page at a time: the whole kind is never held parsed
+                self._cache.upsert(item)
+                listed.add(object_key_of(item))
+                if owner := owner_of(item):
+                    before.add(owner)
+        self._cache.keep_only(ref.api_version, ref.kind, listed)
         self._versions[ref] = version
-        return before | {owner for item in items if (owner := owner_of(item))}
+        return before
 
     async def relist_all(self) -> None:
         for ref in self._refs:

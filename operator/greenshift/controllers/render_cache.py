@@ -9,7 +9,6 @@ status changed, a resync) renders nothing. One entry per resource, kept as compr
 cache smaller than the fleet misses on nearly every reconcile of a bulk creation.
 """
 
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,11 +40,11 @@ class RenderCache:
         found = self._entries.get(uid)
         if found is not None and found[0] == key:
             self._entries.move_to_end(uid)
-            unpacked: list[Body] = unpack(zlib.decompress(found[1]))
+            unpacked: list[Body] = unpack(found[1])
             return unpacked
         rendered = render()
         if all(part_uid is not None for part_uid, _ in key):  # an object without uid was never stored
-            self._entries[uid] = (key, zlib.compress(pack(rendered), 1))
+            self._entries[uid] = (key, pack(rendered))
             self._entries.move_to_end(uid)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)

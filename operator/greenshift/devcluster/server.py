@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -70,6 +71,16 @@ def parse_path(path: str) -> Target | None:
     return Target(group, version, rest[0], namespace, *rest[1:])
 
 
+MAX_LIST_CONTINUES = 64  # older tokens expire (410), as etcd compaction expires them on a real server
+
+
+def _positive_int(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        raise errors.bad_request(f"limit must be an integer, not {raw!r}") from None
+
+
 def _as_version(obj: Obj, rt: ResourceType) -> Obj:
     """Serve an object in the requested version (custom resource versions convert with strategy None)."""
     return obj if obj.get("apiVersion") == rt.api_version else {**obj, "apiVersion": rt.api_version}
@@ -97,6 +108,10 @@ class ApiServer(KubernetesEmulator):
     bookmark_interval: float = 30.0
     request_counts: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
     open_watches: set[OpenWatch] = attrs.field(factory=set)
+    # Paginated lists in progress: continue token -> (resourceVersion, the rest of the snapshot).
+    list_continues: collections.OrderedDict[str, tuple[str, list[Obj]]] = attrs.field(
+        factory=collections.OrderedDict
+    )
 
     @property
     def registry(self) -> Registry:
@@ -338,13 +353,32 @@ class ApiServer(KubernetesEmulator):
 
     @override
     async def _serve_list(self, request: Request) -> KPayload:
+        """A list, whole or in pages of ``limit`` items (``continue`` serves the same snapshot)."""
         rt, target = self._resolve(request)
-        matches = self._selector(request, target)
+        token = request.params.get("continue")
+        if token:
+            found = self.list_continues.pop(token, None)
+            if found is None:
+                raise errors.expired("The provided continue parameter is too old or unknown; list again.")
+            version, items = found
+        else:
+            matches = self._selector(request, target)
+            version = str(self.api.store.resource_version)
+            items = [obj for obj in self.api.store.items(rt.key) if matches(obj)]
+        meta: Obj = {"resourceVersion": version}
+        limit = _positive_int(request.params.get("limit"))
+        if limit and len(items) > limit:
+            items, rest = items[:limit], items[limit:]
+            token = secrets.token_urlsafe(12)
+            self.list_continues[token] = (version, rest)
+            while len(self.list_continues) > MAX_LIST_CONTINUES:
+                self.list_continues.popitem(last=False)
+            meta.update({"continue": token, "remainingItemCount": len(rest)})
         return {
             "kind": f"{rt.kind}List",
             "apiVersion": rt.api_version,
-            "metadata": {"resourceVersion": str(self.api.store.resource_version)},
-            "items": [_as_version(obj, rt) for obj in self.api.store.items(rt.key) if matches(obj)],
+            "metadata": meta,
+            "items": [_as_version(obj, rt) for obj in items],
         }
 
     @override

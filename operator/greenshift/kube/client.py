@@ -22,6 +22,7 @@ from greenshift.kube.resources import ResourceRef, ref_for
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
+LIST_PAGE_SIZE = 500
 Body = dict[str, Any]
 
 
@@ -112,17 +113,42 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
 
+    async def list_pages(
+        self,
+        ref: ResourceRef,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        limit: int = LIST_PAGE_SIZE,
+    ) -> AsyncIterator[tuple[list[Body], str]]:
+        """The objects in pages of ``limit`` (as client-go's reflector lists), each with the
+        collection's resourceVersion: a caller that handles a page at a time never holds the
+        whole collection parsed. A continue token that expired (410) surfaces as an ApiError."""
+        params = {"limit": str(limit)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        while True:
+            result = await self.request("GET", ref.path(namespace), params=params) or {}
+            items: list[Body] = result.get("items", [])
+            for item in items:  # lists omit these per item; callers want whole objects
+                item.setdefault("apiVersion", ref.api_version)
+                item.setdefault("kind", ref.kind)
+            meta = result.get("metadata") or {}
+            yield items, str(meta.get("resourceVersion", ""))
+            if not meta.get("continue"):
+                return
+            params = {"limit": str(limit), "continue": str(meta["continue"])}
+
     async def list_with_version(
         self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None
     ) -> tuple[list[Body], str]:
         """The objects and the collection's resourceVersion, to start a watch from."""
-        params = {"labelSelector": label_selector} if label_selector else None
-        result = await self.request("GET", ref.path(namespace), params=params) or {}
-        items: list[Body] = result.get("items", [])
-        for item in items:  # lists omit these per item; callers want whole objects
-            item.setdefault("apiVersion", ref.api_version)
-            item.setdefault("kind", ref.kind)
-        return items, str((result.get("metadata") or {}).get("resourceVersion", ""))
+        objects: list[Body] = []
+        version = ""
+        async for items, page_version in self.list_pages(ref, namespace, label_selector=label_selector):
+            objects.extend(items)
+            version = page_version
+        return objects, version
 
     async def watch(
         self, ref: ResourceRef, *, resource_version: str, label_selector: str, timeout_seconds: float

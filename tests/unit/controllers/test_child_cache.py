@@ -45,7 +45,9 @@ def test_relist_replaces_one_kind_and_heals_missed_deletions() -> None:
     cache.upsert(child("kept", 1))
     cache.upsert(child("missed-deletion", 2))
     cache.upsert(child("other-kind", 3, kind="Service"))
-    cache.relist("v1", "ConfigMap", [child("kept", 4), child("new", 5)])
+    for item in (child("kept", 4), child("new", 5)):  # a fresh listing, as the watcher feeds it
+        cache.upsert(item)
+    cache.keep_only("v1", "ConfigMap", {("v1", "ConfigMap", "ns", "kept"), ("v1", "ConfigMap", "ns", "new")})
     assert names(cache.children(OWNER)) == ["kept", "new", "other-kind"]
 
 
