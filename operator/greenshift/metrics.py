@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
+from greenshift.controllers import indexes
 from greenshift.controllers.packing import unpack
 from greenshift.controllers.queue import Requeue
 from greenshift.kube import PermanentApiError, TemporaryApiError
@@ -40,9 +41,11 @@ class ClusterState:
 def state_from_indices(
     indices: Mapping[str, Mapping[Any, Iterable[Any]]], children: list[Body]
 ) -> ClusterState:
-    """A snapshot of kopf's index ``greenshift_resources`` and of the operator's children."""
+    """A snapshot of the custom resources in kopf's index and of the operator's children."""
     by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
-    for store in list(indices["greenshift_resources"].values()):
+    for (facet, _), store in list(indices[indexes.INDEX].items()):
+        if facet != indexes.RESOURCE:
+            continue
         for packed in store:
             body = unpack(packed)
             by_kind.setdefault(str(body.get("kind")), []).append(body)

@@ -8,6 +8,7 @@ import kopf
 
 from greenshift.config import PlatformConfig
 from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_TENANT
+from greenshift.controllers import indexes
 from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
@@ -39,50 +40,55 @@ class Context:
     # the generation of each tenant last seen, to wake its sources and routes on a change.
     tenant_generations: dict[str, int] = field(default_factory=dict)
 
-    def _first(self, index: str, key: Any) -> Any:
-        store = self.indices[index].get(key)
+    def _first(self, facet: str, key: Any) -> Any:
+        store = self.indices[indexes.INDEX].get((facet, key))
         return next(iter(store), None) if store is not None else None
 
-    def _all(self, index: str, key: Any) -> Iterator[Any]:
-        store = self.indices[index].get(key)
+    def _all(self, facet: str, key: Any) -> Iterator[Any]:
+        store = self.indices[indexes.INDEX].get((facet, key))
         return iter(store) if store is not None else iter(())
+
+    def resource_keys(self) -> list[ObjectKey]:
+        """Every custom resource known to the index."""
+        return [key for facet, key in list(self.indices[indexes.INDEX]) if facet == indexes.RESOURCE]
 
     def body(self, key: ObjectKey) -> Body | None:
         """The latest known state of a custom resource (index or the operator's own newer write)."""
-        packed: bytes | None = self._first("greenshift_resources", key)
+        packed: bytes | None = self._first(indexes.RESOURCE, key)
         indexed: Body | None = unpack(packed) if packed is not None else None
         return self.recent.newest(indexed, (API_VERSION, key.kind, key.namespace, key.name))
 
     def tenant_for_namespace(self, namespace: str) -> Body | None:
         """The tenant owning ``namespace``; with several claimants, the oldest."""
-        names = sorted(self._all("tenant_namespaces", namespace))
+        names = sorted(self._all(indexes.TENANT_NAMESPACE, namespace))
         return self.body(ObjectKey(KIND_TENANT, "", names[0][1])) if names else None
 
     def tenants_claiming(self, namespace: str) -> list[tuple[str, str]]:
         """(creationTimestamp, name) of every tenant that wants ``namespace``, oldest first."""
-        return sorted(self._all("tenant_namespaces", namespace))
+        return sorted(self._all(indexes.TENANT_NAMESPACE, namespace))
 
     def children(self, owner: ObjectKey) -> list[Body]:
         return self.recent.children(owner, self.child_cache.children(owner))
 
     def service(self, namespace: str, name: str) -> Body | None:
-        return self._first("services", (namespace, name))  # type: ignore[no-any-return]
+        store = self.indices["services"].get((namespace, name))
+        return next(iter(store), None) if store is not None else None
 
     def dependents(self, namespace: str) -> list[ObjectKey]:
-        return [ObjectKey(kind, namespace, name) for kind, name in self._all("by_namespace", namespace)]
+        return [ObjectKey(kind, namespace, name) for kind, name in self._all(indexes.IN_NAMESPACE, namespace)]
 
     def route_claims(self, host: str, path: str) -> list[tuple[str, str, str]]:
         """(creationTimestamp, namespace, name) of the routes claiming host+path, oldest first."""
-        return sorted(self._all("route_claims", (host, path)))
+        return sorted(self._all(indexes.ROUTE_CLAIM, (host, path)))
 
     def routes_to_service(self, namespace: str, service: str) -> list[ObjectKey]:
         return [
             ObjectKey(KIND_ROUTE, namespace, name)
-            for name in self._all("route_backends", (namespace, service))
+            for name in self._all(indexes.ROUTE_BACKEND, (namespace, service))
         ]
 
     def count(self, kind: str, namespace: str) -> int:
-        return sum(1 for k, _ in self._all("by_namespace", namespace) if k == kind)
+        return sum(1 for k, _ in self._all(indexes.IN_NAMESPACE, namespace) if k == kind)
 
     def logger(self, body: Body) -> kopf.ObjectLogger:
         return kopf.ObjectLogger(body=body, settings=self.settings)  # type: ignore[arg-type]

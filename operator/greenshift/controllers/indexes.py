@@ -3,10 +3,17 @@
 Each function maps one watched object to ``{key: value}``; kopf keeps the index current
 from the watch streams and drops an object's entries when it goes away.
 They are plain functions, unit-testable; ``wiring`` registers them as coroutines.
+
+The facts of the custom resources share one index, ``greenshift``, under keys tagged with
+their facet (``("resource", key)``, ``("tenant_namespace", namespace)``, ...): kopf runs
+every index handler with its own arguments on every event, and one handler per event
+instead of up to four was a tenth of the operator's CPU at a thousand tenants.
 """
 
+from collections.abc import Callable
 from typing import Any
 
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers.keys import key_of
 from greenshift.controllers.packing import compact, pack
 from greenshift.naming import tenant_namespace
@@ -55,4 +62,34 @@ def services(body: Any, **_: Any) -> dict[Any, Any]:
             "type": spec.get("type", "ClusterIP"),
             "ports": spec.get("ports") or [],
         }
+    }
+
+
+INDEX = "greenshift"
+RESOURCE, TENANT_NAMESPACE, IN_NAMESPACE, ROUTE_CLAIM, ROUTE_BACKEND = (
+    "resource",
+    "tenant_namespace",
+    "in_namespace",
+    "route_claim",
+    "route_backend",
+)
+Facets = tuple[tuple[str, Callable[..., dict[Any, Any] | None]], ...]
+FACETS: dict[str, Facets] = {
+    KIND_TENANT: ((RESOURCE, greenshift_resources), (TENANT_NAMESPACE, tenant_namespaces)),
+    KIND_SOURCE: ((RESOURCE, greenshift_resources), (IN_NAMESPACE, by_namespace)),
+    KIND_ROUTE: (
+        (RESOURCE, greenshift_resources),
+        (IN_NAMESPACE, by_namespace),
+        (ROUTE_CLAIM, route_claims),
+        (ROUTE_BACKEND, route_backends),
+    ),
+}
+
+
+def facts(body: Any, **_: Any) -> dict[Any, Any]:
+    """Every fact of one custom resource, each key tagged with its facet."""
+    return {
+        (facet, key): value
+        for facet, function in FACETS[body["kind"]]
+        for key, value in (function(body) or {}).items()
     }

@@ -177,7 +177,7 @@ class Runtime:
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
         assert self.context is not None
-        for key in list(self.context.indices["greenshift_resources"]):
+        for key in self.context.resource_keys():
             self.context.queue.add(key)
 
 
@@ -190,14 +190,7 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
-        names = (
-            "greenshift_resources",
-            "tenant_namespaces",
-            "by_namespace",
-            "route_claims",
-            "route_backends",
-            "services",
-        )
+        names = (indexes.INDEX, "services")
         await runtime.start(settings, {name: kwargs[name] for name in names})
 
     @kopf.on.cleanup(registry=registry)
@@ -215,17 +208,8 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         return "ok"
 
     for ref in (TENANTS, SOURCES, ROUTES):
-        kopf.index(*ref.kopf_spec, registry=registry, id="greenshift_resources")(
-            _coroutine(indexes.greenshift_resources)
-        )
+        kopf.index(*ref.kopf_spec, registry=registry, id=indexes.INDEX)(_coroutine(indexes.facts))
         kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[0])(_on_resource_event(runtime))
-    kopf.index(*TENANTS.kopf_spec, registry=registry, id="tenant_namespaces")(
-        _coroutine(indexes.tenant_namespaces)
-    )
-    for ref in (SOURCES, ROUTES):
-        kopf.index(*ref.kopf_spec, registry=registry, id="by_namespace")(_coroutine(indexes.by_namespace))
-    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_claims")(_coroutine(indexes.route_claims))
-    kopf.index(*ROUTES.kopf_spec, registry=registry, id="route_backends")(_coroutine(indexes.route_backends))
 
     kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(_coroutine(indexes.services))
     kopf.on.event(*SERVICES.kopf_spec, registry=registry, id=EVENT_HANDLERS[1])(_on_service_event(runtime))
@@ -261,6 +245,23 @@ class QuietEventHandlers(logging.Filter):
         return record.getMessage() not in self._lines
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No diff base: Greenshift registers no change handlers, the only ones that use it.
+
+    kopf still builds an object's essence (a deep copy of it) on every event to diff it
+    against the stored one; at thousands of events a second that copy is measurable.
+    """
+
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        return {}
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def configure_settings(
     settings: kopf.OperatorSettings, config: PlatformConfig, *, watch_timeout: float = WATCH_TIMEOUT_SECONDS
 ) -> None:
@@ -274,12 +275,10 @@ def configure_settings(
     if not any(isinstance(f, QuietEventHandlers) for f in objects_logger.filters):
         objects_logger.addFilter(quiet)
     # The reconcile manages its own finalizer; these only keep anything kopf itself might ever
-    # persist under Greenshift's prefix rather than kopf's.
+    # persist under Greenshift's prefix rather than kopf's (it persists nothing: no change handlers).
     settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix="greenshift.io", key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.level = logging.INFO
     settings.posting.reporting_component = "greenshift-operator"
     settings.watching.server_timeout = watch_timeout

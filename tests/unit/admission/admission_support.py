@@ -17,33 +17,22 @@ from greenshift.schemas import with_defaults
 Manifest = dict[str, Any]
 
 # Which index functions kopf applies to which kind (as controllers/wiring.py registers them).
-_INDEXERS: dict[str, tuple[tuple[str, Any], ...]] = {
-    "WalletTenant": (
-        ("greenshift_resources", indexes.greenshift_resources),
-        ("tenant_namespaces", indexes.tenant_namespaces),
-    ),
-    "DocumentSource": (
-        ("greenshift_resources", indexes.greenshift_resources),
-        ("by_namespace", indexes.by_namespace),
-    ),
-    "GatewayRoute": (
-        ("greenshift_resources", indexes.greenshift_resources),
-        ("by_namespace", indexes.by_namespace),
-        ("route_claims", indexes.route_claims),
-        ("route_backends", indexes.route_backends),
-    ),
-    "Service": (("services", indexes.services),),
+_INDEXERS: dict[str, tuple[str, Any]] = {
+    "WalletTenant": (indexes.INDEX, indexes.facts),
+    "DocumentSource": (indexes.INDEX, indexes.facts),
+    "GatewayRoute": (indexes.INDEX, indexes.facts),
+    "Service": ("services", indexes.services),
 }
-INDEX_NAMES = sorted({name for pairs in _INDEXERS.values() for name, _ in pairs} | {"greenshift_children"})
+INDEX_NAMES = sorted({name for name, _ in _INDEXERS.values()})
 
 
 def build_indices(objects: Iterable[Manifest]) -> dict[str, dict[Any, list[Any]]]:
     """What kopf's indexes hold when ``objects`` exist in the cluster."""
     result: dict[str, dict[Any, list[Any]]] = {name: {} for name in INDEX_NAMES}
     for obj in objects:
-        for name, function in _INDEXERS[obj["kind"]]:
-            for key, value in (function(obj) or {}).items():
-                result[name].setdefault(key, []).append(value)
+        name, function = _INDEXERS[obj["kind"]]
+        for key, value in (function(obj) or {}).items():
+            result[name].setdefault(key, []).append(value)
     return result
 
 
