@@ -1,10 +1,10 @@
 """``greenshift run``: the operator against the cluster of the kubeconfig or service account."""
 
 import argparse
-import asyncio
 import logging
 
 import kopf
+import uvloop
 
 from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import ConfigError, load_platform_config
@@ -95,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
         http_port=args.http_port or None,
         webhook=webhook_options(args),
     )
-    asyncio.run(run_operator(config, connection, options))
+    uvloop.run(run_operator(config, connection, options))
     return 0

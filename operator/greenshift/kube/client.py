@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import aiohttp
 import kopf
+import orjson
 
 from greenshift.constants import FIELD_MANAGER
 from greenshift.kube.errors import PermanentApiError, api_error
@@ -74,18 +75,19 @@ class KubeClient:
         content_type: str = "application/json",
     ) -> Body | None:
         """One HTTP call; returns the decoded JSON body, ``None`` for an empty one."""
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else {}
         try:
             async with self._client().request(
                 method, self.server + path, params=params, data=data, headers=headers
             ) as response:
-                text = await response.text()
+                raw = await response.read()
                 if response.status >= 400:
+                    text = raw.decode("utf-8", errors="replace")
                     raise _error_from(
                         method, path, response.status, text, response.headers.get("Retry-After")
                     )
-                return json.loads(text) if text else None
+                return orjson.loads(raw) if raw else None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"{method} {path}: {type(exc).__name__}: {exc}") from None
 
@@ -177,7 +179,7 @@ class KubeClient:
                     )
                 async for line in response.content:
                     if line.strip():
-                        event: Body = json.loads(line)
+                        event: Body = orjson.loads(line)
                         yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
