@@ -6,11 +6,11 @@ benchmark can subtract them from the server's figures and report the operator's 
 
 import asyncio
 import collections
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 
 from greenshift.kube import ref_for, ref_of_kind
 from greenshift.kube.resources import ResourceRef
@@ -58,15 +58,15 @@ class BenchClient:
         **params: str,
     ) -> Body:
         self.counts[verb, resource] += 1
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": ctype} if ctype else {}
         async with self._session.request(
             method, self.server + path, params=params or None, data=data, headers=headers
         ) as response:
-            text = await response.text()
+            raw = await response.read()
             if response.status >= 400:
-                raise RequestFailed(response.status, text[:300])
-            result: Body = json.loads(text) if text else {}
+                raise RequestFailed(response.status, raw[:300].decode("utf-8", errors="replace"))
+            result: Body = orjson.loads(raw) if raw else {}
             return result
 
     async def apply(self, obj: Body, *, manager: str = FIELD_MANAGER) -> Body:
@@ -109,7 +109,7 @@ class BenchClient:
                 raise RequestFailed(response.status, (await response.text())[:300])
             async for line in response.content:
                 if line.strip():
-                    yield json.loads(line)
+                    yield orjson.loads(line)
 
     async def accounting(self) -> dict[tuple[str, str], int]:
         async with self._session.get(self.server + "/_devcluster/requests") as response:

@@ -107,8 +107,8 @@ async def sync_children(
     *,
     prune: bool = True,
 ) -> SyncResult:
-    """Bring the children of ``owner`` to ``desired``; Namespaces first, the rest concurrently."""
-    stamped = [stamp(obj, owner) for obj in desired]
+    """Bring the children of ``owner`` to ``desired`` (stamped); Namespaces first, the rest concurrently."""
+    stamped = list(desired)
     current = {object_key_of(obj): obj for obj in live}
     result = SyncResult(live=dict(current), existing=len(current))
     todo = [obj for obj in stamped if needs_apply(obj, current.get(object_key_of(obj)))]

@@ -1,6 +1,6 @@
 """What every reconcile shares: the client, the platform config, kopf's indexes, the queue."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,15 +10,17 @@ from greenshift.config import PlatformConfig
 from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_TENANT
 from greenshift.controllers import indexes
 from greenshift.controllers.child_cache import ChildCache
+from greenshift.controllers.children import stamp
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.packing import unpack
 from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.recent import RecentWrites
-from greenshift.controllers.render_cache import RenderCache
+from greenshift.controllers.render_cache import Fingerprint, RenderCache
 from greenshift.kube import KubeClient
 
 Body = Mapping[str, Any]
+Child = dict[str, Any]
 
 
 @dataclass
@@ -66,6 +68,10 @@ class Context:
     def tenants_claiming(self, namespace: str) -> list[tuple[str, str]]:
         """(creationTimestamp, name) of every tenant that wants ``namespace``, oldest first."""
         return sorted(self._all(indexes.TENANT_NAMESPACE, namespace))
+
+    def desired(self, key: ObjectKey, spec: Fingerprint, render: Callable[[], list[Child]]) -> list[Child]:
+        """The desired children of ``key``, stamped (see ``children.stamp``): rendered once per spec."""
+        return self.renders.get(spec, lambda: [stamp(obj, key) for obj in render()])
 
     def children(self, owner: ObjectKey) -> list[Body]:
         return self.recent.children(owner, self.child_cache.children(owner))

@@ -39,8 +39,10 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
             ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked)
         )
         return
-    desired = ctx.renders.get(
-        fingerprint(source, tenant), lambda: render_document_source(dict(source), dict(tenant), ctx.config)
+    desired = ctx.desired(
+        key,
+        fingerprint(source, tenant),
+        lambda: render_document_source(dict(source), dict(tenant), ctx.config),
     )
     result = await apply_children(
         ctx,

@@ -31,8 +31,10 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
     desired = (
-        ctx.renders.get(
-            fingerprint(route, tenant), lambda: render_gateway_route(dict(route), dict(tenant), ctx.config)
+        ctx.desired(
+            key,
+            fingerprint(route, tenant),
+            lambda: render_gateway_route(dict(route), dict(tenant), ctx.config),
         )
         if tenant and accepted.status == "True"
         else []
