@@ -62,6 +62,10 @@ class ChildCache:
     def remove(self, body: Body) -> None:
         self._drop(object_key_of(body))
 
+    def owners_of_kind(self, api_version: str, kind: str) -> set[ObjectKey]:
+        """The owners of the cached children of one kind (nothing is unpacked)."""
+        return {owner for key, owner in self._owners.items() if key[0] == api_version and key[1] == kind}
+
     def keep_only(self, api_version: str, kind: str, listed: set[ChildKey]) -> None:
         """Drop the cached children of this kind that a fresh listing no longer has."""
         for key in [k for k in self._owners if k[0] == api_version and k[1] == kind and k not in listed]:

@@ -50,9 +50,7 @@ class ChildWatcher:
 
     async def relist(self, ref: ResourceRef) -> set[ObjectKey]:
         """Replace the cached children of this kind by a LIST; the owners concerned, before and after."""
-        before = {
-            owner for body in self._cache.all() if body.get("kind") == ref.kind and (owner := owner_of(body))
-        }
+        before = self._cache.owners_of_kind(ref.api_version, ref.kind)
         listed: set[ChildKey] = set()
         version = ""
         async for items, page_version in self._client.list_pages(ref, label_selector=SELECTOR):

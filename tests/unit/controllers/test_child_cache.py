@@ -71,3 +71,11 @@ def test_kopfs_per_event_success_line_is_dropped_and_nothing_else() -> None:
     assert not quiet.filter(record("Handler 'service_event' succeeded."))
     assert quiet.filter(record("Handler 'validate-wallettenant' succeeded."))
     assert quiet.filter(record("Applied 6 children of DocumentSource ns/src."))
+
+
+def test_the_owners_of_a_kind_are_known_without_unpacking() -> None:
+    cache = ChildCache()
+    cache.upsert(child("a", 1))
+    cache.upsert(child("s", 2, kind="Service"))
+    assert cache.owners_of_kind("v1", "ConfigMap") == {OWNER}
+    assert cache.owners_of_kind("v1", "Secret") == set()
