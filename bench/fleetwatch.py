@@ -5,6 +5,7 @@ constant, so that it does not compete with the operator it measures.
 """
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Mapping
@@ -45,6 +46,10 @@ class FleetWatch:
         self.client = client
         self.states: dict[Key, State] = {}
         self.settled = 0  # how many states are settled, kept as they change (no O(N) scans per event)
+        # How often each resource's status changed, as its watch events show: the operator writes
+        # a status only when it changes, so this counts its status writes per custom resource.
+        self.status_changes: collections.Counter[Key] = collections.Counter()
+        self._statuses: dict[Key, Any] = {}
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
         self.failure: BaseException | None = None
@@ -75,6 +80,12 @@ class FleetWatch:
         if not deleted:
             new = self.states[key] = state_of(obj)
             self.settled += new.settled
+            status = obj.get("status") or None
+            if status != self._statuses.get(key):
+                self._statuses[key] = status
+                self.status_changes[key] += 1
+        else:
+            self._statuses.pop(key, None)
 
     async def _watch(self, kind: str, version: str) -> None:
         ref = ref_of_kind("greenshift.io/v1alpha1", kind)

@@ -154,6 +154,7 @@ async def operator_phase(
         # Creation: a GitOps tool applies the fleet; time until every custom resource is Ready.
         await client.reset_accounting()
         cpu0 = cpu_seconds(operator.pid)
+        api_cpu0 = cpu_seconds(cluster.pid)
         foreign = ForeignLoad([operator.pid, cluster.pid])
         log(f"N={size}: applying {crs} custom resources")
         started = time.monotonic()
@@ -171,8 +172,10 @@ async def operator_phase(
             "apply_seconds": applied - started,
             "idle_after_seconds": idle - started,
             "operator_cpu_seconds": cpu_seconds(operator.pid) - cpu0,
+            "api_server_cpu_seconds": cpu_seconds(cluster.pid) - api_cpu0,
             "foreign_cpu_seconds": foreign.seconds(),
             "bench_404_retries": retried,
+            "most_status_writes_per_cr": max(watch.status_changes.values(), default=0),
             "requests": as_rows(counts),
             "requests_per_cr": per_cr(counts, crs),
             "writes": create_writes,

@@ -74,7 +74,9 @@ class WorkQueue(Generic[K]):
             self._queue.put_nowait(key)
 
     def add_after(self, key: K, delay: float) -> None:
-        """Queue ``key`` in ``delay`` seconds; an earlier pending schedule wins."""
+        """Queue ``key`` in ``delay`` seconds; an earlier pending schedule wins, a hold is kept."""
+        if key in self._holds:
+            return  # its hold's timer queues it, not earlier
         loop = asyncio.get_running_loop()
         existing = self._timers.get(key)
         when = loop.time() + delay

@@ -387,7 +387,15 @@ def _wake_namespace(ctx: Context, namespace: str) -> None:
         ctx.queue.add(key)
 
 
+USAGE_DELAY_SECONDS = 1.0
+
+
 def _wake_tenant(ctx: Context, namespace: str) -> None:
+    """A source or route came or went: the tenant's usage counts it within a second.
+
+    The delay gathers a burst (a GitOps sync applies a tenant's sources and routes together)
+    into one status write instead of one per resource.
+    """
     tenant = ctx.tenant_for_namespace(namespace)
     if tenant is not None:
-        ctx.queue.add(key_of(tenant))
+        ctx.queue.add_after(key_of(tenant), USAGE_DELAY_SECONDS)

@@ -58,6 +58,8 @@ async def three_kinds(kube: Kube) -> tuple[str, str, str]:
     await kube.apply(route(ns, "pub", host, "/docs", {"documentSource": {"name": "docs"}}))
     await kube.wait_ready(ROUTES, ns, "pub")
     await kube.wait_ready(SOURCES, ns, "docs")
+    counted = {"documentSources": 1, "gatewayRoutes": 1}
+    await kube.wait(TENANTS, None, name, lambda t: counted.items() <= t["status"].get("usage", {}).items())
     return name, ns, host
 
 

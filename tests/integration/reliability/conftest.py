@@ -152,6 +152,13 @@ async def converge(platform: Platform, names: Iterable[str], *, seconds: float =
     return time.monotonic() - started
 
 
+async def settle(platform: Platform) -> None:
+    """Until the operator has nothing queued, running or scheduled (a tenant's usage comes later)."""
+    await eventually(
+        lambda: platform.operator.call(_queue_empty(platform.operator)), what="the operator to settle"
+    )
+
+
 async def _queue_empty(operator: Operator) -> bool:
     assert operator.runtime is not None
     assert operator.runtime.context is not None

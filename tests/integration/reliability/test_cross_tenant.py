@@ -23,7 +23,7 @@ from integration.operator.conftest import (
     source,
 )
 
-from .conftest import Platform, platform, schema_validator, snapshot
+from .conftest import Platform, platform, schema_validator, settle, snapshot
 
 HOSTS_A = ["a.wallet.example.be", "shared.wallet.example.be"]
 HOSTS_B = ["b.wallet.example.be", "shared.wallet.example.be"]
@@ -114,6 +114,7 @@ async def test_cross_tenant_attacks_are_refused_twice_and_leave_the_victim_alone
                 ports=[{"name": "https", "port": 443}],
             )
         )
+        await settle(p)
         before = _victim_view(await snapshot(kube))
 
         refused = 0

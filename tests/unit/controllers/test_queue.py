@@ -80,8 +80,9 @@ async def test_a_retry_after_holds_the_key_against_events_meanwhile() -> None:
     queue.start()
     queue.add("a")
     await asyncio.sleep(0.05)
-    for _ in range(3):  # events of the key while it is held
+    for _ in range(3):  # events of the key while it is held, now or a moment later
         queue.add("a")
+        queue.add_after("a", 0.01)
         await asyncio.sleep(0.05)
     await asyncio.wait_for(queue.wait_idle(), 3)
     await queue.stop()
