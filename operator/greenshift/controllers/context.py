@@ -43,8 +43,7 @@ class Context:
     tenant_generations: dict[str, int] = field(default_factory=dict)
 
     def _first(self, facet: str, key: Any) -> Any:
-        store = self.indices[indexes.INDEX].get((facet, key))
-        return next(iter(store), None) if store is not None else None
+        return _first_of(self.indices[indexes.INDEX].get((facet, key)))
 
     def _all(self, facet: str, key: Any) -> Iterator[Any]:
         store = self.indices[indexes.INDEX].get((facet, key))
@@ -77,8 +76,7 @@ class Context:
         return self.recent.children(owner, self.child_cache.children(owner))
 
     def service(self, namespace: str, name: str) -> Body | None:
-        store = self.indices["services"].get((namespace, name))
-        return next(iter(store), None) if store is not None else None
+        return _first_of(self.indices["services"].get((namespace, name)))  # type: ignore[no-any-return]
 
     def dependents(self, namespace: str) -> list[ObjectKey]:
         return [ObjectKey(kind, namespace, name) for kind, name in self._all(indexes.IN_NAMESPACE, namespace)]
@@ -98,3 +96,8 @@ class Context:
 
     def logger(self, body: Body) -> kopf.ObjectLogger:
         return kopf.ObjectLogger(body=body, settings=self.settings)  # type: ignore[arg-type]
+
+
+def _first_of(store: Any) -> Any:
+    """The first value an index holds under one key, or None."""
+    return next(iter(store), None) if store is not None else None
