@@ -240,7 +240,7 @@ class ApiServer(KubernetesEmulator):
                 raise self.watch_fault.error()
             self._selector(request, target)  # invalid parameters still get a plain Status, not a stream
             self._watch_params(request)
-            return await self._stream(request, self._serve_watch(request))
+            return await self._stream(request, self._serve_watch_batches(request))
         payload = await serve[verb](request)
         return aiohttp.web.json_response(payload, status=201 if verb == "create" else 200)
 
@@ -458,9 +458,10 @@ class ApiServer(KubernetesEmulator):
 
     # Watching.
 
-    @override
-    async def _serve_watch(self, request: Request) -> AsyncIterator[KPayload]:
-        """Events of one resource: initial ADDED events when no resourceVersion is given, then changes.
+    async def _serve_watch_batches(self, request: Request) -> AsyncIterator[list[KPayload]]:
+        """Events of one resource, in batches of those ready at once: initial ADDED events when no
+        resourceVersion is given, then changes. A batch goes out in one write, as the real server
+        flushes what its watch cache holds, rather than one socket write per event.
 
         A resourceVersion older than the event log yields one ERROR event with code 410, as the real
         server does. ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks`` adds BOOKMARK events
@@ -476,18 +477,20 @@ class ApiServer(KubernetesEmulator):
         bookmarks = params.get("allowWatchBookmarks") == "true"
         if rv == 0 or params.get("sendInitialEvents") == "true":
             rv = store.resource_version
-            for obj in store.items(rt.key):
-                if matches(obj):
-                    yield {"type": "ADDED", "object": _as_version(obj, rt)}
+            objects = [obj for obj in store.items(rt.key) if matches(obj)]
+            initial: list[KPayload] = [{"type": "ADDED", "object": _as_version(obj, rt)} for obj in objects]
             if params.get("sendInitialEvents") == "true":
-                yield self._bookmark(rt, rv, initial_end=True)
+                initial.append(self._bookmark(rt, rv, initial_end=True))
+            if initial:
+                yield initial
 
         while not store.closed:
             try:
                 events = store.events_after(rv)
             except LookupError as exc:
-                yield {"type": "ERROR", "object": errors.expired(str(exc)).as_status()}
+                yield [{"type": "ERROR", "object": errors.expired(str(exc)).as_status()}]
                 return
+            batch: list[KPayload] = []
             for event in events:
                 rv = event.rv
                 if event.resource != rt.key:
@@ -499,7 +502,9 @@ class ApiServer(KubernetesEmulator):
                     else "ADDED" if now_in else "DELETED"
                 )  # fmt: skip
                 if now_in or (was_in and event.type != "ADDED"):
-                    yield {"type": kind, "object": _as_version(event.obj, rt)}
+                    batch.append({"type": kind, "object": _as_version(event.obj, rt)})
+            if batch:
+                yield batch
             if events:
                 continue
             remaining = None if deadline is None else deadline - loop.time()
@@ -509,7 +514,7 @@ class ApiServer(KubernetesEmulator):
             if remaining is not None:
                 wait = remaining if wait is None else min(wait, remaining)
             if not await store.wait(wait) and bookmarks and not store.closed:
-                yield self._bookmark(rt, rv)
+                yield [self._bookmark(rt, rv)]
 
     @staticmethod
     def _watch_params(request: Request) -> tuple[int, float | None]:
@@ -531,7 +536,9 @@ class ApiServer(KubernetesEmulator):
             "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta},
         }
 
-    async def _stream(self, request: Request, events: AsyncIterator[KPayload]) -> aiohttp.web.StreamResponse:
+    async def _stream(
+        self, request: Request, batches: AsyncIterator[list[KPayload]]
+    ) -> aiohttp.web.StreamResponse:
         raw = request._raw_request
         assert raw is not None  # always set by _parse()
         response = aiohttp.web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -540,9 +547,9 @@ class ApiServer(KubernetesEmulator):
         watch = OpenWatch(raw.transport)
         self.open_watches.add(watch)
         try:
-            async for event in events:
+            async for batch in batches:
                 await watch.gate()
-                await response.write(json.dumps(event).encode() + b"\n")
+                await response.write(b"".join(json.dumps(event).encode() + b"\n" for event in batch))
             await watch.gate()
             await response.write_eof()
         except ConnectionError:
