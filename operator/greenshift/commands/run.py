@@ -1,6 +1,7 @@
 """``greenshift run``: the operator against the cluster of the kubeconfig or service account."""
 
 import argparse
+import gc
 import logging
 
 import kopf
@@ -10,6 +11,12 @@ from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import ConfigError, load_platform_config
 from greenshift.kube.client import connect
 from greenshift.runner import OperatorOptions, run_operator
+
+# The cyclic garbage collector's thresholds (CPython's default: 700, 10, 10). The operator
+# allocates quickly and keeps a large heap (kopf's and the caches' objects); with the defaults a
+# thousand tenants cost about 20 % of its CPU in collections (17 full ones during a creation,
+# 130 ms each). Reference counting frees almost everything anyway; cycles wait a little longer.
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,5 +102,6 @@ def run(args: argparse.Namespace) -> int:
         http_port=args.http_port or None,
         webhook=webhook_options(args),
     )
+    gc.set_threshold(*GC_THRESHOLDS)
     uvloop.run(run_operator(config, connection, options))
     return 0
