@@ -6,8 +6,9 @@ They are plain functions, unit-testable; ``wiring`` registers them as coroutines
 
 The facts of the custom resources share one index, ``greenshift``, under keys tagged with
 their facet (``("resource", key)``, ``("tenant_namespace", namespace)``, ...): kopf runs
-every index handler with its own arguments on every event, and one handler per event
-instead of up to four was a tenth of the operator's CPU at a thousand tenants.
+every index handler with its own arguments on every event, so one handler per event instead
+of up to four spares that overhead (kopf's share of the operator's CPU at a thousand tenants
+went from 27 % to 21 % with this and the diff base it no longer builds).
 """
 
 from collections.abc import Callable
