@@ -50,7 +50,7 @@ class ChildWatcher:
 
     async def relist(self, ref: ResourceRef) -> set[ObjectKey]:
         """Replace the cached children of this kind by a LIST; the owners concerned, before and after."""
-        before = self._cache.owners_of_kind(ref.api_version, ref.kind)
+        owners = self._cache.owners_of_kind(ref.api_version, ref.kind)  # before, then after
         listed: set[ChildKey] = set()
         version = ""
         async for items, page_version in self._client.list_pages(ref, label_selector=SELECTOR):
@@ -59,10 +59,10 @@ class ChildWatcher:
                 self._cache.upsert(item)
                 listed.add(object_key_of(item))
                 if owner := owner_of(item):
-                    before.add(owner)
+                    owners.add(owner)
         self._cache.keep_only(ref.api_version, ref.kind, listed)
         self._versions[ref] = version
-        return before
+        return owners
 
     async def relist_all(self) -> None:
         for ref in self._refs:
