@@ -19,7 +19,13 @@ def apply_defaults(schema: Schema, value: Any) -> Any:
     is present; defaults are themselves defaulted (a defaulted object gets its nested
     defaults), and list items and additionalProperties are walked too.
     """
-    return _default(schema, copy.deepcopy(value))
+    return default_in_place(schema, copy.deepcopy(value))
+
+
+def default_in_place(schema: Schema, value: Any) -> Any:
+    """:func:`apply_defaults` on ``value`` itself, for a caller that owns it (the embedded API
+    server defaults its own copy of every write: copying it again cost more than the defaulting)."""
+    return _default(schema, value)
 
 
 def _default(schema: Schema, value: Any) -> Any:

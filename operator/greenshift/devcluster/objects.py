@@ -2,7 +2,6 @@
 validation, the status subresource, finalizers, owner-reference garbage collection, namespaces,
 CRD registration, and (optionally) the Deployment controller's status."""
 
-import copy
 import datetime
 import secrets
 import string
@@ -10,12 +9,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from greenshift.defaulting import apply_defaults
+from greenshift.defaulting import default_in_place
 
 from . import errors
 from .discovery import Registry, ResourceType
 from .patching import apply_config, fields_v1
-from .store import ObjectKey, Store
+from .store import ObjectKey, Store, clone
 
 Obj = dict[str, Any]
 Validator = Callable[[Obj], list[str]]
@@ -79,7 +78,7 @@ class ObjectApi:
     ) -> Obj:
         if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("the body must be an object with an object as metadata")
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         meta: Obj = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             suffix = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5))
@@ -143,7 +142,7 @@ class ObjectApi:
         old = self.store.get(key)
         if old is None:
             raise errors.not_found(rt.plural, name, rt.group)
-        candidate = mutate(copy.deepcopy(old))
+        candidate = mutate(clone(old))
         if not isinstance(candidate, dict) or not isinstance(candidate.get("metadata", {}), dict):
             raise errors.bad_request("the result must be an object with an object as metadata")
         wanted_rv = candidate.get("metadata", {}).get("resourceVersion")
@@ -152,7 +151,7 @@ class ObjectApi:
 
         # The status subresource writes only the status; the main endpoint never writes it.
         if subresource == "status":
-            new = copy.deepcopy(old)
+            new = clone(old)
             new.pop("status", None)
             if "status" in candidate:
                 new["status"] = candidate["status"]
@@ -161,13 +160,13 @@ class ObjectApi:
             if rt.status:
                 new.pop("status", None)
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = clone(old["status"])
 
         meta = new.setdefault("metadata", {})
         for field in SERVER_METADATA:
             meta.pop(field, None)
             if field in old["metadata"]:
-                meta[field] = copy.deepcopy(old["metadata"][field])
+                meta[field] = clone(old["metadata"][field])
         new = {"apiVersion": rt.api_version, "kind": rt.kind, **_without(new, "apiVersion", "kind")}
         if meta.get("deletionTimestamp") and not set(meta.get("finalizers") or []) <= set(
             old["metadata"].get("finalizers") or []
@@ -207,8 +206,7 @@ class ObjectApi:
         if self.store.get(key) is None:
             if subresource is not None:
                 raise errors.not_found(rt.plural, name, rt.group)
-            body = copy.deepcopy(config)
-            body.setdefault("metadata", {})["name"] = name
+            body = {**config, "metadata": {**config.get("metadata", {}), "name": name}}  # create copies it
             stored = self.create(rt, namespace, body, manager=manager, operation="Apply")
         else:
             previous = self._applied.get((key, manager, subresource or ""))
@@ -217,7 +215,7 @@ class ObjectApi:
                 manager=manager, operation="Apply", subresource=subresource, fields=config,
             )  # fmt: skip
         if self.store.get(key) is not None:
-            self._applied[key, manager, subresource or ""] = copy.deepcopy(config)
+            self._applied[key, manager, subresource or ""] = clone(config)
         return stored
 
     def delete(
@@ -263,7 +261,7 @@ class ObjectApi:
     def _server_write(self, key: ObjectKey, mutate: Mutation) -> Obj:
         old = self.store.get(key)
         assert old is not None  # callers write existing objects only
-        new = mutate(copy.deepcopy(old))
+        new = mutate(clone(old))
         new["metadata"]["generation"] = old["metadata"].get("generation", 1)
         return self.store.put(key, new)
 
@@ -339,7 +337,7 @@ class ObjectApi:
 
     def _default_and_validate(self, rt: ResourceType, obj: Obj) -> Obj:
         if rt.schema is not None:
-            obj = apply_defaults(rt.schema, obj)
+            obj = default_in_place(rt.schema, obj)  # the callers' own copy
         if self.validator is not None:
             messages = self.validator(obj)
             if messages:

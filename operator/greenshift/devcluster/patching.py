@@ -7,8 +7,9 @@ Simplifications against a real API server (documented in docs/devcluster.md):
   but no longer applies, without tracking co-ownership by other managers (no apply conflicts).
 """
 
-import copy
 from typing import Any
+
+from .store import clone
 
 Obj = dict[str, Any]
 
@@ -20,7 +21,7 @@ class PatchError(Exception):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, ``null`` deletes, everything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch) if isinstance(patch, list) else patch
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -105,24 +106,24 @@ def json_patch(doc: Any, operations: Any) -> Any:
     """RFC 6902: add, remove, replace, move, copy and test, applied in order to a copy of ``doc``."""
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a list of operations")
-    result = copy.deepcopy(doc)
+    result = clone(doc)
     for operation in operations:
         if not isinstance(operation, dict) or "path" not in operation:
             raise PatchError(f"invalid JSON patch operation: {operation!r}")
         op, path = operation.get("op"), operation["path"]
         match op:
             case "add":
-                result = _add(result, path, copy.deepcopy(operation.get("value")))
+                result = _add(result, path, clone(operation.get("value")))
             case "remove":
                 result = _remove(result, path)
             case "replace":
                 _get(result, path)
-                result = _add(_remove(result, path), path, copy.deepcopy(operation.get("value")))
+                result = _add(_remove(result, path), path, clone(operation.get("value")))
             case "move":
                 value = _get(result, operation["from"])
                 result = _add(_remove(result, operation["from"]), path, value)
             case "copy":
-                result = _add(result, path, copy.deepcopy(_get(result, operation["from"])))
+                result = _add(result, path, clone(_get(result, operation["from"])))
             case "test":
                 if _get(result, path) != operation.get("value"):
                     raise PatchError(f"testing value {path} failed: test operation failed")

@@ -6,17 +6,16 @@ Requests are parsed into kmock requests (with a path parser that also understand
 
 import asyncio
 import collections
-import copy
 import dataclasses
-import json
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp.web
 import attrs
+import orjson
 import yaml
 from kmock import KubernetesEmulator, KubernetesError, Request, action, resource
 from kmock import Payload as KPayload
@@ -28,6 +27,7 @@ from .faults import Fault, FaultHook, WriteRequest
 from .objects import ObjectApi
 from .patching import PatchError, json_patch, merge_patch
 from .selectors import Predicate, field_selector, label_selector
+from .store import clone, encode, in_version
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +81,16 @@ def _positive_int(raw: str | None) -> int:
         raise errors.bad_request(f"limit must be an integer, not {raw!r}") from None
 
 
+def _json_response(
+    payload: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> aiohttp.web.Response:
+    return aiohttp.web.Response(
+        body=encode(payload), status=status, headers=headers, content_type="application/json"
+    )
+
+
 def _as_version(obj: Obj, rt: ResourceType) -> Obj:
-    """Serve an object in the requested version (custom resource versions convert with strategy None)."""
-    return obj if obj.get("apiVersion") == rt.api_version else {**obj, "apiVersion": rt.api_version}
+    return in_version(obj, rt.api_version)
 
 
 @dataclasses.dataclass(eq=False)
@@ -135,14 +142,14 @@ class ApiServer(KubernetesEmulator):
             error = errors.ApiError(exc.status, exc.reason, exc.message, exc.details)
         else:
             error = errors.ApiError(500, "InternalError", repr(exc), {})
-        return aiohttp.web.json_response(error.as_status(), status=error.status, headers=error.headers)
+        return _json_response(error.as_status(), status=error.status, headers=error.headers)
 
     async def _parse(self, raw: aiohttp.web.BaseRequest) -> Request:
         body = await raw.read()
         data: Any = None
         if body and raw.content_type != APPLY_PATCH:
             try:
-                data = json.loads(body)
+                data = orjson.loads(body)
             except ValueError as exc:
                 raise errors.bad_request(f"the request body is not valid JSON: {exc}") from exc
         target = parse_path(raw.path)
@@ -212,7 +219,7 @@ class ApiServer(KubernetesEmulator):
             if request.method != "GET":
                 raise errors.method_not_allowed(request.method)
             self.request_counts["get", "discovery"] += 1
-            return aiohttp.web.json_response(await self._serve_discovery(request, path))
+            return _json_response(await self._serve_discovery(request, path))
 
         rt, target = self._resolve(request)
         verb = self._verb(
@@ -242,7 +249,7 @@ class ApiServer(KubernetesEmulator):
             self._watch_params(request)
             return await self._stream(request, self._serve_watch_batches(request))
         payload = await serve[verb](request)
-        return aiohttp.web.json_response(payload, status=201 if verb == "create" else 200)
+        return _json_response(payload, status=201 if verb == "create" else 200)
 
     def _serve_accounting(self, request: Request, path: str) -> aiohttp.web.StreamResponse:
         if path == f"{ACCOUNTING}/reset" and request.method == "POST":
@@ -253,7 +260,7 @@ class ApiServer(KubernetesEmulator):
             {"verb": verb, "resource": name, "count": count}
             for (verb, name), count in sorted(self.request_counts.items())
         ]
-        return aiohttp.web.json_response({"total": sum(self.request_counts.values()), "requests": counts})
+        return _json_response({"total": sum(self.request_counts.values()), "requests": counts})
 
     # Discovery.
 
@@ -336,7 +343,7 @@ class ApiServer(KubernetesEmulator):
         if request.headers.get("Content-Type", "").startswith(APPLY_PATCH):
             # Clients (kubectl, client-go, kopf) send JSON, which is YAML: decode it as fast as a real server.
             try:
-                return json.loads(request.text)
+                return orjson.loads(request.body)
             except ValueError:
                 pass
             try:
@@ -395,7 +402,7 @@ class ApiServer(KubernetesEmulator):
         if not isinstance(body, dict) or (body.get("metadata") or {}).get("name") != target.name:
             raise errors.bad_request("the name of the object does not match the name on the URL")
         obj = self.api.update(
-            rt, target.namespace, target.name, lambda _: copy.deepcopy(body), manager=self._manager(request),
+            rt, target.namespace, target.name, lambda _: clone(body), manager=self._manager(request),
             subresource=target.subresource, fields=body,
         )  # fmt: skip
         return _as_version(obj, rt)
@@ -458,10 +465,11 @@ class ApiServer(KubernetesEmulator):
 
     # Watching.
 
-    async def _serve_watch_batches(self, request: Request) -> AsyncIterator[list[KPayload]]:
-        """Events of one resource, in batches of those ready at once: initial ADDED events when no
-        resourceVersion is given, then changes. A batch goes out in one write, as the real server
-        flushes what its watch cache holds, rather than one socket write per event.
+    async def _serve_watch_batches(self, request: Request) -> AsyncIterator[list[bytes]]:
+        """Events of one resource as JSON lines, in batches of those ready at once: initial ADDED
+        events when no resourceVersion is given, then changes. A batch goes out in one write, as the
+        real server flushes what its watch cache holds, rather than one socket write per event; an
+        event's object is encoded once for all its watchers.
 
         A resourceVersion older than the event log yields one ERROR event with code 410, as the real
         server does. ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks`` adds BOOKMARK events
@@ -478,9 +486,9 @@ class ApiServer(KubernetesEmulator):
         if rv == 0 or params.get("sendInitialEvents") == "true":
             rv = store.resource_version
             objects = [obj for obj in store.items(rt.key) if matches(obj)]
-            initial: list[KPayload] = [{"type": "ADDED", "object": _as_version(obj, rt)} for obj in objects]
+            initial = [encode({"type": "ADDED", "object": _as_version(obj, rt)}) for obj in objects]
             if params.get("sendInitialEvents") == "true":
-                initial.append(self._bookmark(rt, rv, initial_end=True))
+                initial.append(encode(self._bookmark(rt, rv, initial_end=True)))
             if initial:
                 yield initial
 
@@ -488,9 +496,9 @@ class ApiServer(KubernetesEmulator):
             try:
                 events = store.events_after(rv)
             except LookupError as exc:
-                yield [{"type": "ERROR", "object": errors.expired(str(exc)).as_status()}]
+                yield [encode({"type": "ERROR", "object": errors.expired(str(exc)).as_status()})]
                 return
-            batch: list[KPayload] = []
+            batch: list[bytes] = []
             for event in events:
                 rv = event.rv
                 if event.resource != rt.key:
@@ -502,7 +510,8 @@ class ApiServer(KubernetesEmulator):
                     else "ADDED" if now_in else "DELETED"
                 )  # fmt: skip
                 if now_in or (was_in and event.type != "ADDED"):
-                    batch.append({"type": kind, "object": _as_version(event.obj, rt)})
+                    line = b'{"type":"%s","object":%s}' % (kind.encode(), event.object_json(rt.api_version))
+                    batch.append(line)
             if batch:
                 yield batch
             if events:
@@ -514,7 +523,7 @@ class ApiServer(KubernetesEmulator):
             if remaining is not None:
                 wait = remaining if wait is None else min(wait, remaining)
             if not await store.wait(wait) and bookmarks and not store.closed:
-                yield [self._bookmark(rt, rv)]
+                yield [encode(self._bookmark(rt, rv))]
 
     @staticmethod
     def _watch_params(request: Request) -> tuple[int, float | None]:
@@ -537,7 +546,7 @@ class ApiServer(KubernetesEmulator):
         }
 
     async def _stream(
-        self, request: Request, batches: AsyncIterator[list[KPayload]]
+        self, request: Request, batches: AsyncIterator[list[bytes]]
     ) -> aiohttp.web.StreamResponse:
         raw = request._raw_request
         assert raw is not None  # always set by _parse()
@@ -549,7 +558,7 @@ class ApiServer(KubernetesEmulator):
         try:
             async for batch in batches:
                 await watch.gate()
-                await response.write(b"".join(json.dumps(event).encode() + b"\n" for event in batch))
+                await response.write(b"\n".join(batch) + b"\n")
             await watch.gate()
             await response.write_eof()
         except ConnectionError:

@@ -7,12 +7,38 @@ share them safely.
 import asyncio
 import bisect
 import collections
+import copy
 import dataclasses
+import json
 from typing import Any
+
+import orjson
 
 Obj = dict[str, Any]
 ResourceKey = tuple[str, str]  # (group, plural)
 ObjectKey = tuple[str, str, str, str]  # (group, plural, namespace or "", name)
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON value: a round trip through orjson, several times faster than
+    ``copy.deepcopy`` for the objects the server stores (``deepcopy`` was a third of its CPU)."""
+    try:
+        return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:  # not JSON (an integer beyond 64 bits, a YAML timestamp): copy it as it is
+        return copy.deepcopy(value)
+
+
+def encode(value: Any) -> bytes:
+    """JSON for a response or a watch event."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value, default=str).encode()
+
+
+def in_version(obj: Obj, api_version: str) -> Obj:
+    """An object served in another version of its kind (custom resources convert with strategy None)."""
+    return obj if obj.get("apiVersion") == api_version else {**obj, "apiVersion": api_version}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +48,15 @@ class Event:
     resource: ResourceKey
     obj: Obj
     old: Obj | None  # the previous state, to tell selector-filtered watchers when an object leaves their view
+    encoded: dict[str, bytes] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def object_json(self, api_version: str) -> bytes:
+        """The object as JSON in ``api_version``, encoded once for every watcher (as the real
+        server's watch cache serializes an event once, not once per watcher)."""
+        found = self.encoded.get(api_version)
+        if found is None:
+            found = self.encoded[api_version] = encode(in_version(self.obj, api_version))
+        return found
 
 
 class Store:
