@@ -44,6 +44,10 @@ class ChildCache:
     def children(self, owner: ObjectKey) -> list[Body]:
         return [unpack(entry.packed) for entry in self._by_owner.get(owner, {}).values()]
 
+    def has(self, owner: ObjectKey, key: ChildKey) -> bool:
+        """Whether ``owner`` has this child (nothing is unpacked)."""
+        return key in self._by_owner.get(owner, {})
+
     def upsert(self, body: Body) -> None:
         """A watched child's new state; an older version than the cached one is ignored."""
         key = object_key_of(body)

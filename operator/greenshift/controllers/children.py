@@ -8,7 +8,6 @@ re-applied.
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
 from greenshift.controllers.recent import RecentWrites, object_key_of
 from greenshift.kube import ApiError, KubeClient, PermanentApiError, ref_for
+from greenshift.render.common import sorted_json
 
 HASH_ANNOTATION = f"{GROUP}/applied-hash"
 NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})  # data: deleted only by policy
@@ -32,8 +32,7 @@ def stamp(desired: Body, owner: ObjectKey) -> Body:
     annotations.pop(HASH_ANNOTATION, None)
     meta["annotations"] = annotations
     body = {**desired, "metadata": meta}
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    annotations[HASH_ANNOTATION] = digest[:16]
+    annotations[HASH_ANNOTATION] = hashlib.sha256(sorted_json(body)).hexdigest()[:16]
     return body
 
 

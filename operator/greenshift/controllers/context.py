@@ -75,6 +75,10 @@ class Context:
     def children(self, owner: ObjectKey) -> list[Body]:
         return self.recent.children(owner, self.child_cache.children(owner))
 
+    def has_child(self, owner: ObjectKey, key: tuple[str, str, str, str]) -> bool:
+        """Whether ``owner`` has this child, without decoding its children."""
+        return self.child_cache.has(owner, key) or self.recent.wrote_child(owner, key)
+
     def service(self, namespace: str, name: str) -> Body | None:
         return _first_of(self.indices["services"].get((namespace, name)))  # type: ignore[no-any-return]
 

@@ -21,7 +21,7 @@ from greenshift.naming import tenant_namespace
 
 
 def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:
-    return {key_of(body): pack(compact(body))}
+    return {key_of(body): pack(compact(body), compress=False)}
 
 
 def tenant_namespaces(body: Any, **_: Any) -> dict[Any, Any]:

@@ -83,6 +83,10 @@ class RecentWrites:
         self._deleted.setdefault(owner, {})[key] = version_of(body)
         self._children.get(owner, {}).pop(key, None)
 
+    def wrote_child(self, owner: ObjectKey, key: ChildKey) -> bool:
+        """Whether the operator wrote this child of ``owner`` and its watch event is still to come."""
+        return key in self._children.get(owner, {})
+
     def newest(self, indexed: Body | None, key: ChildKey) -> Body | None:
         """The index's body, or the operator's own newer write of it."""
         mine = self._bodies.get(key)

@@ -84,8 +84,7 @@ async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Cond
             "NamespaceImmutable",
             f"The tenant's namespace is {recorded}; it cannot move to {namespace}.",
         )
-    owned = any(c.get("kind") == "Namespace" for c in ctx.children(key_of(tenant)))
-    if not owned:
+    if not ctx.has_child(key_of(tenant), ("v1", "Namespace", "", namespace)):
         existing = await ctx.client.get(NAMESPACE, None, namespace)
         labels = (existing or {}).get("metadata", {}).get("labels") or {}
         if existing is not None and labels.get(TENANT_LABEL) != name:

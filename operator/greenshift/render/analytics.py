@@ -7,13 +7,12 @@ rankings are one PrometheusRule ``greenshift-platform-analytics`` in the gateway
 printed by ``greenshift analytics``. See docs/analytics.md.
 """
 
-import json
 from typing import Any
 
 from greenshift.analytics import platform_rule_groups, tenant_dashboard, tenant_rule_groups
 from greenshift.config import PlatformConfig
 from greenshift.naming import tenant_namespace
-from greenshift.render.common import Manifest, labels, metadata, render_template
+from greenshift.render.common import Manifest, labels, metadata, render_template, sorted_json
 
 RULE_NAME = "greenshift-analytics"
 DASHBOARD_NAME = "greenshift-dashboard"
@@ -52,7 +51,7 @@ def render_tenant_analytics(tenant: Manifest, config: PlatformConfig) -> list[Ma
             api_version="v1",
             kind="ConfigMap",
             metadata=meta(DASHBOARD_NAME, {DASHBOARD_LABEL: "1"}),
-            data={f"greenshift-{name}.json": json.dumps(dashboard, indent=2, sort_keys=True)},
+            data={f"greenshift-{name}.json": sorted_json(dashboard, indent=True).decode()},
         ),
     ]
 

@@ -10,7 +10,7 @@ Parsing YAML was most of the operator's CPU at a thousand tenants, so the operat
 each template's *shape* once: while rendering, ``tojson`` prints a numbered slot instead
 of the value and keeps the value's JSON aside; the slotted text (the same for every object
 that takes the same branches of the template) is parsed once and kept as JSON, and each
-render fills the slots with the values' JSON and reads it with ``json.loads``. Whatever
+render fills the slots with the values' JSON and reads it with ``orjson.loads``. Whatever
 this cannot represent exactly (a slot inside a longer scalar, a non-string key, a YAML
 type JSON lacks) takes the plain path: the values printed, the text parsed as YAML.
 """
@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 import jinja2
+import orjson
 import yaml
 
 from greenshift.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL
@@ -68,13 +69,40 @@ def to_json(value: Any) -> JsonText:
     surrogate pairs, which YAML decodes as two separate characters); only characters that
     YAML cannot carry literally are escaped.
     """
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text = _dumps(value)
     encoded = _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     slots = _SLOTS.get()
     if slots is None:
         return JsonText(encoded)
     slots.append(encoded)
     return JsonText(f'"{_SLOT_MARK}{len(slots) - 1}@@"')
+
+
+def _dumps(value: Any) -> str:
+    """Plain scalars through orjson, which writes what ``json`` writes, faster; anything else
+    through ``json``, which refuses NaN and infinities where orjson would write null."""
+    if isinstance(value, str | int | bool):
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # an integer beyond 64 bits
+            pass
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def sorted_json(value: Any, *, indent: bool = False) -> bytes:
+    """``json.dumps(value, sort_keys=True)``, compact or indented by 2, byte for byte, from orjson
+    when the text is ASCII (tens of times faster); ``json`` itself writes anything else (it
+    escapes non-ASCII, orjson does not). Used where the bytes are stored or hashed."""
+    options = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        raw = orjson.dumps(value, option=options)
+    except TypeError:  # an integer beyond 64 bits, a non-string key
+        raw = b"\x80"
+    if raw.isascii():
+        return raw
+    if indent:
+        return json.dumps(value, indent=2, sort_keys=True).encode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _finalize(value: Any) -> Any:
@@ -131,7 +159,7 @@ def _render_fast(template: jinja2.Template, name: str, context: dict[str, Any]) 
     if shape is None:
         return None
     try:
-        filled = json.loads(_SLOT.sub(lambda m: slots[int(m.group(1))], shape))
+        filled = orjson.loads(_SLOT.sub(lambda m: slots[int(m.group(1))], shape))
     except ValueError:
         return None  # a value in a key's place that is not a string
     return filled if isinstance(filled, dict) else None

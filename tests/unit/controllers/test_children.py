@@ -1,6 +1,12 @@
 from typing import Any
 
-from greenshift.controllers.children import HASH_ANNOTATION, foreign_additions, is_subset, needs_apply, stamp
+from greenshift.controllers.children import (
+    HASH_ANNOTATION,
+    foreign_additions,
+    is_subset,
+    needs_apply,
+    stamp,
+)
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
 
 OWNER = ObjectKey("WalletTenant", "", "bosa")

@@ -29,6 +29,7 @@ from greenshift.render import (
     render_resources,
     render_tenant,
 )
+from greenshift.render.common import sorted_json
 
 FLAVORS = ["ingress", "gateway-api", "openshift-route"]
 
@@ -300,3 +301,19 @@ def test_parsing_each_template_shape_once_renders_what_parsing_yaml_renders(
     fast = [*variations(), *render_examples()]
     monkeypatch.setattr(common, "_render_fast", lambda *_: None)
     assert fast == [*variations(), *render_examples()]
+
+
+def test_sorted_json_writes_the_bytes_json_wrote() -> None:
+    """Children applied by an earlier version keep their applied-hash (no re-apply after an upgrade),
+    dashboards their text."""
+    accented = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "é"},
+        "data": {"t": "𝄞 \u2028 \x01"},
+    }
+    children = [*render_examples(), *variations(), accented]
+    assert len(children) > 100
+    for child in children:
+        assert sorted_json(child) == json.dumps(child, sort_keys=True, separators=(",", ":")).encode()
+        assert sorted_json(child, indent=True) == json.dumps(child, indent=2, sort_keys=True).encode()

@@ -1,0 +1,9 @@
+from greenshift.controllers.packing import pack, unpack
+
+
+def test_packed_values_come_back_equal_compressed_or_not() -> None:
+    for value in ({"metadata": {"name": "é"}, "n": [1, 2.5, None, True]}, [{"a": "b"}], {}, []):
+        compressed, plain = pack(value), pack(value, compress=False)
+        assert unpack(compressed) == unpack(plain) == value
+        assert plain[:1] in (b"{", b"[")
+        assert compressed[:1] not in (b"{", b"[")
