@@ -313,7 +313,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 ):
                     ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
             return
-        if _is_own_write(ctx, key, str(meta.get("resourceVersion"))):
+        if is_echo(ctx, key, body):
             return
         ctx.queue.add(key)
         if key.kind == KIND_TENANT:
@@ -325,6 +325,23 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             _wake_tenant(ctx, key.namespace)
 
     return handler
+
+
+def is_echo(ctx: Context, key: ObjectKey, body: Mapping[str, Any]) -> bool:
+    """Whether this event of a custom resource only reports the operator's own write.
+
+    Not when the object holds something no reconcile has seen: kopf hands over only the latest
+    of the events that arrive within its batch window, so a spec change (or a deletion) that the
+    operator's status write followed at once arrives as that write's echo; the status the
+    operator wrote then observed an older generation.
+    """
+    meta = body.get("metadata", {})
+    own = _is_own_write(ctx, key, str(meta.get("resourceVersion")))
+    observed = (body.get("status") or {}).get("observedGeneration")
+    unseen = bool(meta.get("deletionTimestamp")) or (
+        observed is not None and observed != meta.get("generation")
+    )
+    return own and not unseen
 
 
 def _is_own_write(ctx: Context, key: ObjectKey, version: str) -> bool:

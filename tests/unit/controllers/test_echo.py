@@ -1,0 +1,68 @@
+"""The echo of the operator's own write is ignored, unless it carries a change nobody reconciled."""
+
+from typing import Any
+
+import kopf
+
+from greenshift.config import PlatformConfig
+from greenshift.controllers.context import Context
+from greenshift.controllers.events import EventPoster
+from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.queue import WorkQueue
+from greenshift.controllers.wiring import is_echo
+from greenshift.kube import KubeClient
+
+KEY = ObjectKey("DocumentSource", "wallet-bosa", "identity")
+
+
+async def _never(_: ObjectKey) -> None:
+    raise AssertionError("nothing is reconciled here")
+
+
+def context() -> Context:
+    client = KubeClient(kopf.ConnectionInfo(server="http://127.0.0.1:9"))  # never called
+    return Context(
+        client=client,
+        config=PlatformConfig(),
+        settings=kopf.OperatorSettings(),
+        queue=WorkQueue(_never),
+        indices={},
+        events=EventPoster(client),
+    )
+
+
+def event(version: str, generation: int, observed: int | None, **meta: Any) -> dict[str, Any]:
+    status = {} if observed is None else {"observedGeneration": observed}
+    return {
+        "metadata": {"name": KEY.name, "resourceVersion": version, "generation": generation, **meta},
+        "status": status,
+    }
+
+
+def test_the_echo_of_an_own_status_write_is_ignored() -> None:
+    ctx = context()
+    ctx.own_versions[KEY] = {"11"}
+    assert is_echo(ctx, KEY, event("11", 1, 1))
+    assert KEY not in ctx.own_versions  # remembered until its echo only
+    assert not is_echo(ctx, KEY, event("11", 1, 1))
+
+
+def test_a_spec_change_the_own_write_followed_at_once_is_not_an_echo() -> None:
+    """kopf batches: the user's change (generation 2) arrives as the echo of the status write
+    that observed generation 1; it must still be reconciled."""
+    ctx = context()
+    ctx.own_versions[KEY] = {"11"}
+    assert not is_echo(ctx, KEY, event("11", 2, 1))
+
+
+def test_a_deletion_the_own_write_followed_is_not_an_echo() -> None:
+    ctx = context()
+    ctx.own_versions[KEY] = {"11"}
+    assert not is_echo(ctx, KEY, event("11", 1, 1, deletionTimestamp="2026-11-28T00:00:00Z"))
+
+
+def test_the_echo_of_a_write_before_any_status_is_ignored() -> None:
+    ctx = context()
+    ctx.own_versions[KEY] = {"5"}
+    assert is_echo(ctx, KEY, event("5", 1, None))
+    assert not is_echo(ctx, KEY, event("6", 1, None))  # someone else's write
