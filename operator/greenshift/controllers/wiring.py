@@ -330,9 +330,9 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
 def is_echo(ctx: Context, key: ObjectKey, body: Mapping[str, Any]) -> bool:
     """Whether this event of a custom resource only reports the operator's own write.
 
-    Not when the object holds something no reconcile has seen: kopf hands over only the latest
-    of the events that arrive within its batch window, so a spec change (or a deletion) that the
-    operator's status write followed at once arrives as that write's echo; the status the
+    Not when the object holds something no reconcile has seen: a watch that is lost and
+    re-listed delivers only each object's latest state, so a spec change (or a deletion) that
+    the operator's status write followed can arrive as that write's echo alone; the status the
     operator wrote then observed an older generation.
     """
     meta = body.get("metadata", {})

@@ -48,8 +48,8 @@ def test_the_echo_of_an_own_status_write_is_ignored() -> None:
 
 
 def test_a_spec_change_the_own_write_followed_at_once_is_not_an_echo() -> None:
-    """kopf batches: the user's change (generation 2) arrives as the echo of the status write
-    that observed generation 1; it must still be reconciled."""
+    """After a re-list the user's change (generation 2) arrives as the echo of the status write
+    that observed generation 1 (the change's own event was not delivered): still reconciled."""
     ctx = context()
     ctx.own_versions[KEY] = {"11"}
     assert not is_echo(ctx, KEY, event("11", 2, 1))
