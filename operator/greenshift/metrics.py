@@ -41,7 +41,7 @@ class ClusterState:
 def state_from_indices(
     indices: Mapping[str, Mapping[Any, Iterable[Any]]], children: list[Body]
 ) -> ClusterState:
-    """A snapshot of the custom resources in kopf's index and of the operator's children."""
+    """A snapshot of the custom resources in the fact index and of the operator's children."""
     by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
     for (facet, _), store in list(indices[indexes.INDEX].items()):
         if facet != indexes.RESOURCE:

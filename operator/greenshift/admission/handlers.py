@@ -63,10 +63,11 @@ def refusal(body: Body, errors: list[Problem]) -> str:
 def register_admission(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
     """Register the three validating handlers, answering from the operator's own indexes.
 
-    kopf calls resource handlers only once every index is fully populated, so the first
-    event of one of Greenshift's own CRDs (which exist wherever the operator runs) tells
-    that the indexes are complete; until then the webhook refuses with a retry message
-    rather than judge from an empty view (which would call every namespace tenant-less).
+    The fact index is seeded by a LIST before kopf starts watching, and kopf calls resource
+    handlers only once its Service index is fully populated, so the first event of one of
+    Greenshift's own CRDs (which exist wherever the operator runs) tells that the indexes are
+    complete; until then the webhook refuses with a retry message rather than judge from an
+    empty view (which would call every namespace tenant-less).
     """
     indexed = asyncio.Event()
 

@@ -5,7 +5,7 @@ enums, ranges, ``https://`` and immutability. These reviews add what needs the p
 configuration or the rest of the cluster: certified and pinned images, the tenant's
 allowedHosts, the tenant of a namespace (``NoTenant``), a host + pathPrefix held by another
 route, an ExternalName backend, the REST style guide in ``enforce`` mode, a namespace already
-claimed by another tenant. They read the operator's kopf indexes through the reconcile's own
+claimed by another tenant. They read the operator's indexes through the reconcile's own
 :class:`~greenshift.controllers.context.Context` and call the same checks as the reconcile,
 so ``kubectl apply`` refuses exactly what the operator would mark Ready=False.
 

@@ -4,7 +4,7 @@ Children are by far the most numerous objects the operator watches (about six pe
 resource). kopf indexes hold back every handler until each indexed object of the initial
 listing is indexed, at a cost that grows with the square of their number; so children are
 cached here instead, seeded at start-up and re-listed at every resync (which also heals an
-event that was missed), while kopf indexes keep the custom resources and Services that the
+event that was missed), while the fact index and kopf's Service index keep what the
 cross-resource checks read.
 """
 

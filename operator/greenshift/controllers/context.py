@@ -1,4 +1,4 @@
-"""What every reconcile shares: the client, the platform config, kopf's indexes, the queue."""
+"""What every reconcile shares: the client, the platform config, the indexes, the queue."""
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ class Context:
     config: PlatformConfig
     settings: kopf.OperatorSettings
     queue: WorkQueue[ObjectKey]
-    indices: Mapping[str, kopf.Index[Any, Any]]
+    indices: Mapping[str, Mapping[Any, Any]]  # the fact index (fact_index) and kopf's Service index
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)

@@ -1,6 +1,6 @@
 """The operator's own recent writes, until the watch streams catch up with them.
 
-kopf's indexes follow the watch streams, which lag the operator's writes by a moment. A
+The indexes follow the watch streams, which lag the operator's writes by a moment. A
 reconcile that runs in that moment (a child's event queued its owner again) would see the
 old state and write again. The responses of the operator's writes are kept here and
 preferred over an index entry that is older, and dropped as soon as the index has the

@@ -1,11 +1,13 @@
-"""How kopf feeds the reconcilers: indexes, watch-event handlers, the queue's lifecycle.
+"""How kopf feeds the reconcilers: watch-event handlers, indexes, the queue's lifecycle.
 
 kopf's own create/update handlers persist progress and a diff base in the objects (extra
-writes on every change), so Greenshift uses kopf for what it does best (watching,
-indexing, peering, probes, posting events) and hands object keys to a level-based work
-queue. Every event of a custom resource, of one of its children (found by the managed-by
-label) or of a Service a route points to queues the affected resource; a periodic resync
-queues them all as a safety net, and writes nothing where nothing changed.
+writes on every change), so Greenshift uses kopf for what it does best (watching the
+custom resources and Services, peering, probes, posting events) and hands object keys to a
+level-based work queue. The custom resources' facts are indexed by the operator itself
+(``fact_index``), the Services' by kopf. Every event of a custom resource, of one of its
+children (found by the managed-by label) or of a Service a route points to queues the
+affected resource; a periodic resync queues them all as a safety net, and writes nothing
+where nothing changed.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from greenshift.controllers.child_watch import ChildWatcher
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
+from greenshift.controllers.fact_index import FactIndex
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
@@ -91,6 +94,7 @@ class Runtime:
     watch_timeout: float = 300.0
     metrics: OperatorMetrics = field(init=False, repr=False)
     watcher: ChildWatcher | None = field(default=None, repr=False)
+    facts: FactIndex = field(default_factory=FactIndex, repr=False)
     web: WebServer | None = field(default=None, repr=False)
     _resync: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -103,7 +107,7 @@ class Runtime:
             return None
         return state_from_indices(self.context.indices, self.context.child_cache.all())
 
-    async def start(self, settings: kopf.OperatorSettings, indices: dict[str, Any]) -> None:
+    async def start(self, settings: kopf.OperatorSettings, services: kopf.Index[Any, Any]) -> None:
         queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
         client = KubeClient(self.connection)
         self.context = Context(
@@ -111,7 +115,7 @@ class Runtime:
             config=self.config,
             settings=settings,
             queue=queue,
-            indices=indices,
+            indices={indexes.INDEX: self.facts, "services": services},
             events=EventPoster(client),
         )
         ctx = self.context
@@ -123,6 +127,7 @@ class Runtime:
             lambda owners: _wake_all(ctx, owners),
             timeout_seconds=self.watch_timeout,
         )
+        await self.list_resources(seed=True)
         await self.relist()
         self.watcher.start()
         queue.start()
@@ -161,11 +166,28 @@ class Runtime:
             if len(self.context.queue):
                 continue  # still busy with the last pass or with changes: no safety net needed now
             try:
+                await self.list_resources(seed=False)
                 await self.relist()
             except ApiError as exc:
                 logger.warning("Deferred the resync: listing the children failed: %s.", exc)
                 continue
             self.resync()
+
+    async def list_resources(self, *, seed: bool) -> None:
+        """One LIST per custom resource kind: seeds the fact index at start-up (kopf watches
+        only once the start-up handlers are done); at a resync, only forgets what is gone
+        (a missed DELETED event), since kopf's events keep everything else current."""
+        assert self.context is not None
+        for ref in (TENANTS, SOURCES, ROUTES):
+            listed: set[ObjectKey] = set()
+            version = ""
+            async for items, page_version in self.context.client.list_pages(ref):
+                version = page_version
+                for item in items:
+                    listed.add(key_of(item))
+                    if seed:
+                        self.facts.update(item)
+            self.facts.keep_only(ref.kind, listed, int(version) if version.isdigit() else -1)
 
     async def relist(self) -> None:
         """Seed (or heal) the child cache with one LIST per child kind, the operator's Services included."""
@@ -190,8 +212,7 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
-        names = (indexes.INDEX, "services")
-        await runtime.start(settings, {name: kwargs[name] for name in names})
+        await runtime.start(settings, kwargs["services"])
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
@@ -208,7 +229,6 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         return "ok"
 
     for ref in (TENANTS, SOURCES, ROUTES):
-        kopf.index(*ref.kopf_spec, registry=registry, id=indexes.INDEX)(_coroutine(indexes.facts))
         kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[0])(_on_resource_event(runtime))
 
     kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(_coroutine(indexes.services))
@@ -298,6 +318,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         meta = body.get("metadata", {})
         namespace = key.namespace or tenant_namespace(body)
         if type == "DELETED":
+            runtime.facts.remove(body)
             ctx.own_versions.pop(key, None)
             ctx.claims.pop(key, None)
             ctx.recent.forget(body)
@@ -313,6 +334,7 @@ def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 ):
                     ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
             return
+        runtime.facts.update(body)
         if is_echo(ctx, key, body):
             return
         ctx.queue.add(key)

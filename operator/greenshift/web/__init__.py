@@ -1,7 +1,7 @@
 """The operator's HTTP server: the service catalog, Prometheus metrics and a health check.
 
 ``/catalog`` (HTML), ``/catalog.json``, ``/metrics`` (the operator's own registry) and
-``/healthz``. Every answer is computed from the operator's kopf indexes through a
+``/healthz``. Every answer is computed from the operator's indexes through a
 :class:`~greenshift.metrics.ClusterState` snapshot: a request never LISTs the cluster.
 """
 

@@ -1,4 +1,4 @@
-"""The facts of a custom resource, each under its facet, in the one index kopf keeps for them."""
+"""The facts of a custom resource, each under its facet, in the one index kept for them."""
 
 from typing import Any
 
