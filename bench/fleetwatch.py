@@ -49,6 +49,7 @@ class FleetWatch:
         # How often each resource's status changed, as its watch events show: the operator writes
         # a status only when it changes, so this counts its status writes per custom resource.
         self.status_changes: collections.Counter[Key] = collections.Counter()
+        self.status_history: dict[Key, list[Any]] = {}  # every status each resource had, in order
         self._statuses: dict[Key, Any] = {}
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,8 +85,17 @@ class FleetWatch:
             if status != self._statuses.get(key):
                 self._statuses[key] = status
                 self.status_changes[key] += 1
+                self.status_history.setdefault(key, []).append(status)
         else:
             self._statuses.pop(key, None)
+
+    def most_written(self, limit: int = 2) -> dict[str, list[Any]]:
+        """The resources whose status changed more than ``limit`` times, with each status they had."""
+        return {
+            "/".join(key): self.status_history.get(key, [])
+            for key, count in self.status_changes.items()
+            if count > limit
+        }
 
     async def _watch(self, kind: str, version: str) -> None:
         ref = ref_of_kind("greenshift.io/v1alpha1", kind)

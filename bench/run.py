@@ -176,6 +176,7 @@ async def operator_phase(
             "foreign_cpu_seconds": foreign.seconds(),
             "bench_404_retries": retried,
             "most_status_writes_per_cr": max(watch.status_changes.values(), default=0),
+            "over_two_status_writes": watch.most_written(),
             "requests": as_rows(counts),
             "requests_per_cr": per_cr(counts, crs),
             "writes": create_writes,
