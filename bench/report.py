@@ -116,6 +116,14 @@ def table(results: list[dict[str, Any]]) -> str:
         ),
     )
     row(
+        "API server CPU, plain client (s)",
+        lambda r: (
+            _fmt(r["baseline"]["api_server_cpu_seconds"], 1)
+            if "api_server_cpu_seconds" in r["baseline"]
+            else "-"
+        ),
+    )
+    row(
         "other load on the machine during creation (CPU s)",
         lambda r: _fmt(r["create"]["foreign_cpu_seconds"], 1),
     )

@@ -314,12 +314,19 @@ async def baseline_phase(
     try:
         await install_crds(client)
         await client.reset_accounting()
+        api_cpu0 = cpu_seconds(cluster.pid)
         started = time.monotonic()
         retried = await apply_all(client, children, args.workers, args.timeout)
         seconds = time.monotonic() - started
+        api_cpu = cpu_seconds(cluster.pid) - api_cpu0
         counts = await client.accounting()
         log(f"N={size}: plain client applied {len(children)} children in {seconds:.2f}s")
-        return {"seconds": seconds, "retried_404": retried, "requests": as_rows(counts)}
+        return {
+            "seconds": seconds,
+            "api_server_cpu_seconds": api_cpu,
+            "retried_404": retried,
+            "requests": as_rows(counts),
+        }
     finally:
         await client.close()
         await procs.stop(cluster)
