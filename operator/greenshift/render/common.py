@@ -59,6 +59,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SLOTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("greenshift_slots", default=None)
 _SLOT = re.compile(r'"@@greenshift-slot-(\d+)@@"')
 _SLOT_MARK = "@@greenshift-slot-"
+_LONG_NUMBER = re.compile(r"\d{19}")
 SHAPE_CACHE_SIZE = 256
 
 
@@ -158,8 +159,11 @@ def _render_fast(template: jinja2.Template, name: str, context: dict[str, Any]) 
     shape = _shape(name, slotted)
     if shape is None:
         return None
+    text = _SLOT.sub(lambda m: slots[int(m.group(1))], shape)
+    # orjson reads an integer beyond 64 bits as a float; json keeps it whole (as YAML does).
+    loads = json.loads if _LONG_NUMBER.search(text) else orjson.loads
     try:
-        filled = orjson.loads(_SLOT.sub(lambda m: slots[int(m.group(1))], shape))
+        filled = loads(text)
     except ValueError:
         return None  # a value in a key's place that is not a string
     return filled if isinstance(filled, dict) else None

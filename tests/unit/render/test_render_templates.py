@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from greenshift.render import common
@@ -90,6 +90,8 @@ def test_output_must_be_the_expected_object() -> None:
 
 
 @given(JSON)
+@example(-9223372036854775809)  # beyond 64 bits: orjson would read it as a float
+@example([2**70, {"k": -(2**65)}])
 def test_a_slotted_value_reads_back_as_yaml_reads_it(value: object) -> None:
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{ meta | tojson }}\ndata: {x: {{ value | tojson }}}\n"
     template = environment().from_string(text)
