@@ -34,8 +34,8 @@ class DevCluster:
     :param faults: consulted before every write; see :mod:`greenshift.devcluster.faults`.
     :param strict_namespaces: reject namespaced objects in absent namespaces with 404, like a real
         server; False accepts them, for tests that do not bother creating namespaces.
-    :param watch_history: how many watch events are kept for watches resuming from a resourceVersion;
-        older ones get 410 Gone.
+    :param watch_history: how many watch events of each resource are kept for watches resuming
+        from a resourceVersion; older ones get 410 Gone.
     :param bookmark_interval: seconds of idleness before a BOOKMARK on watches that allow them.
     """
 

@@ -494,15 +494,13 @@ class ApiServer(KubernetesEmulator):
 
         while not store.closed:
             try:
-                events = store.events_after(rv)
+                events = store.events_after(rt.key, rv)
             except LookupError as exc:
                 yield [encode({"type": "ERROR", "object": errors.expired(str(exc)).as_status()})]
                 return
             batch: list[bytes] = []
             for event in events:
                 rv = event.rv
-                if event.resource != rt.key:
-                    continue
                 now_in = matches(event.obj)
                 was_in = event.old is not None and matches(event.old)
                 kind = (
@@ -522,7 +520,7 @@ class ApiServer(KubernetesEmulator):
             wait = self.bookmark_interval if bookmarks else None
             if remaining is not None:
                 wait = remaining if wait is None else min(wait, remaining)
-            if not await store.wait(wait) and bookmarks and not store.closed:
+            if not await store.wait(rt.key, wait) and bookmarks and not store.closed:
                 yield [encode(self._bookmark(rt, rv))]
 
     @staticmethod

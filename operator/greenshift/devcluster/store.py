@@ -66,9 +66,11 @@ class Store:
         self._dependents: dict[str, set[ObjectKey]] = collections.defaultdict(set)  # owner uid -> dependents
         self._rv = 0
         self._history = history
-        self._log: list[Event] = []
-        self._compacted = 0  # events up to this resourceVersion are no longer in the log
-        self._changed = asyncio.Event()
+        # One event log per resource, as the real server keeps a watch cache per resource: a
+        # write wakes only the watchers of its resource (a controller watches a dozen kinds).
+        self._logs: dict[ResourceKey, list[Event]] = collections.defaultdict(list)
+        self._compacted: dict[ResourceKey, int] = {}  # events up to this version left the log
+        self._changed: dict[ResourceKey, asyncio.Event] = {}
         self.closed = False
 
     @property
@@ -137,24 +139,33 @@ class Store:
                         del self._dependents[uid]
 
     def _record(self, event: Event) -> None:
-        self._log.append(event)
-        if len(self._log) > 2 * self._history:
-            cut = len(self._log) - self._history
-            self._compacted = self._log[cut - 1].rv
-            self._log = self._log[cut:]
-        self._changed.set()
-        self._changed = asyncio.Event()
+        log = self._logs[event.resource]
+        log.append(event)
+        if len(log) > 2 * self._history:
+            cut = len(log) - self._history
+            self._compacted[event.resource] = log[cut - 1].rv
+            del log[:cut]
+        changed = self._changed.pop(event.resource, None)
+        if changed is not None:
+            changed.set()
 
-    def events_after(self, rv: int) -> list[Event]:
-        """Events after a resourceVersion; raises LookupError when they were compacted away (410 Gone)."""
-        if rv < self._compacted:
-            raise LookupError(f"too old resource version: {rv} ({self._compacted})")
-        return self._log[bisect.bisect_right(self._log, rv, key=lambda event: event.rv) :]
+    def events_after(self, resource: ResourceKey, rv: int) -> list[Event]:
+        """A resource's events after a resourceVersion; raises LookupError when they were
+        compacted away (410 Gone)."""
+        compacted = self._compacted.get(resource, 0)
+        if rv < compacted:
+            raise LookupError(f"too old resource version: {rv} ({compacted})")
+        log = self._logs.get(resource, [])
+        return log[bisect.bisect_right(log, rv, key=lambda event: event.rv) :]
 
-    async def wait(self, seconds: float | None) -> bool:
-        """Wait for the next write (or closing) for at most some seconds; False if none came."""
+    async def wait(self, resource: ResourceKey, seconds: float | None) -> bool:
+        """Wait for the next write of a resource (or closing) for at most some seconds; False if
+        none came."""
+        changed = self._changed.get(resource)
+        if changed is None:
+            changed = self._changed[resource] = asyncio.Event()
         try:
-            await asyncio.wait_for(self._changed.wait(), seconds)
+            await asyncio.wait_for(changed.wait(), seconds)
         except TimeoutError:
             return False
         return True
@@ -162,4 +173,6 @@ class Store:
     def close(self) -> None:
         """Wake every watcher so that its stream ends (on server shutdown)."""
         self.closed = True
-        self._changed.set()
+        for changed in self._changed.values():
+            changed.set()
+        self._changed.clear()

@@ -160,3 +160,18 @@ async def test_too_old_version_is_gone(short_history: aiohttp.ClientSession) -> 
     assert event["type"] == "ERROR"
     assert event["object"]["code"] == 410
     assert event["object"]["reason"] == "Expired"
+
+
+async def test_the_history_is_kept_per_resource(short_history: aiohttp.ClientSession) -> None:
+    """Writes of other resources do not push a resource's events out (one watch cache each)."""
+    first = await create(short_history, "a")
+    for name in "bcdefg":
+        status, _ = await request(
+            short_history, "POST", "/api/v1/namespaces/default/secrets", {"metadata": {"name": name}}
+        )
+        assert status == 201
+    await create(short_history, "h")
+    params = {"watch": "true", "resourceVersion": first["metadata"]["resourceVersion"]}
+    async with short_history.get(CONFIGMAPS, params=params) as watch:
+        event = json.loads(await watch.content.readline())
+    assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "h")
