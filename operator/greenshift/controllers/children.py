@@ -88,12 +88,16 @@ def foreign_additions(want: Any, have: Any) -> dict[str, Any]:
     return patch
 
 
-async def _apply(client: KubeClient, obj: Body) -> Mapping[str, Any]:
+async def _apply(client: KubeClient, obj: Body, recent: RecentWrites) -> Mapping[str, Any]:
+    """Apply one child and remember the answer at once: its watch event, which often arrives
+    before the sibling applies are done, is then known as an echo and wakes nothing."""
     applied = await client.apply(obj)
+    recent.wrote(applied)
     extra = foreign_additions(obj, applied)
     if extra:
         meta = obj["metadata"]
         applied = await client.merge_patch(ref_for(obj), meta.get("namespace"), meta["name"], extra)
+        recent.wrote(applied)
     return applied
 
 
@@ -114,13 +118,10 @@ async def sync_children(
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
-        applied = await _apply(client, obj)
-        recent.wrote(applied)
-        result.live[object_key_of(obj)] = applied
-    outcomes = await asyncio.gather(*(_apply(client, obj) for obj in rest), return_exceptions=True)
+        result.live[object_key_of(obj)] = await _apply(client, obj, recent)
+    outcomes = await asyncio.gather(*(_apply(client, obj, recent) for obj in rest), return_exceptions=True)
     for outcome in outcomes:
         if not isinstance(outcome, BaseException):
-            recent.wrote(outcome)
             result.live[object_key_of(dict(outcome))] = outcome
     _raise_worst(outcomes)
     result.applied = first + rest

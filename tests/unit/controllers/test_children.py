@@ -1,3 +1,4 @@
+import asyncio
 from typing import Any
 
 from greenshift.controllers.children import (
@@ -6,8 +7,10 @@ from greenshift.controllers.children import (
     is_subset,
     needs_apply,
     stamp,
+    sync_children,
 )
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
+from greenshift.controllers.recent import RecentWrites
 
 OWNER = ObjectKey("WalletTenant", "", "bosa")
 
@@ -66,3 +69,31 @@ def test_foreign_additions_clear_only_what_was_added_under_empty_mappings() -> N
     }
     assert foreign_additions(want, have) == {"spec": {"podSelector": {"matchLabels": None}}}
     assert foreign_additions(want, {"spec": {"podSelector": {}}}) == {}
+
+
+class SlowSecondApply:
+    """Answers the first apply at once and holds the second until released (a stand-in server)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.version = 0
+
+    async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["metadata"]["name"] == "slow":
+            await self.release.wait()
+        self.version += 1
+        return {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(self.version)}}
+
+
+async def test_each_apply_is_remembered_as_it_answers_not_when_all_siblings_are_done() -> None:
+    """A child's watch event arrives before its siblings' applies are done: it must be an echo."""
+    client, recent = SlowSecondApply(), RecentWrites()
+    fast, slow = stamp(quota(), OWNER), stamp(quota(), OWNER)
+    slow["metadata"] = {**slow["metadata"], "name": "slow"}
+    sync = asyncio.create_task(sync_children(client, OWNER, [fast, slow], [], recent))  # type: ignore[arg-type]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    event = {**fast, "metadata": {**fast["metadata"], "resourceVersion": "1"}}
+    assert recent.is_echo(event)
+    client.release.set()
+    assert len((await sync).applied) == 2
