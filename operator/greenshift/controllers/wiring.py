@@ -169,7 +169,7 @@ class Runtime:
                 await self.list_resources(seed=False)
                 await self.relist()
             except ApiError as exc:
-                logger.warning("Deferred the resync: listing the children failed: %s.", exc)
+                logger.warning("Deferred the resync: a listing failed: %s.", exc)
                 continue
             self.resync()
 
