@@ -10,7 +10,8 @@ Parsing YAML was most of the operator's CPU at a thousand tenants, so the operat
 each template's *shape* once: while rendering, ``tojson`` prints a numbered slot instead
 of the value and keeps the value's JSON aside; the slotted text (the same for every object
 that takes the same branches of the template) is parsed once and kept as JSON, and each
-render fills the slots with the values' JSON and reads it with ``orjson.loads``. Whatever
+render fills the slots with the values' JSON and reads it with ``orjson.loads`` (``json.loads``
+when it holds a number too long for orjson to keep exact). Whatever
 this cannot represent exactly (a slot inside a longer scalar, a non-string key, a YAML
 type JSON lacks) takes the plain path: the values printed, the text parsed as YAML.
 """
@@ -94,16 +95,14 @@ def sorted_json(value: Any, *, indent: bool = False) -> bytes:
     """``json.dumps(value, sort_keys=True)``, compact or indented by 2, byte for byte, from orjson
     when the text is ASCII (tens of times faster); ``json`` itself writes anything else (it
     escapes non-ASCII, orjson does not). Used where the bytes are stored or hashed."""
-    options = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
     try:
-        raw = orjson.dumps(value, option=options)
+        raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0))
+        if raw.isascii():
+            return raw
     except TypeError:  # an integer beyond 64 bits, a non-string key
-        raw = b"\x80"
-    if raw.isascii():
-        return raw
-    if indent:
-        return json.dumps(value, indent=2, sort_keys=True).encode()
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        pass
+    layout: dict[str, Any] = {"indent": 2} if indent else {"separators": (",", ":")}
+    return json.dumps(value, sort_keys=True, **layout).encode()
 
 
 def _finalize(value: Any) -> Any:
