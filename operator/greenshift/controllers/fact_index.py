@@ -34,9 +34,6 @@ class FactIndex(Mapping[Any, ValuesView[Any]]):
     def __len__(self) -> int:
         return len(self._values)
 
-    def objects(self) -> int:
-        return len(self._objects)
-
     def update(self, body: Body) -> None:
         """A custom resource's new state; one older than the indexed state is ignored."""
         key = key_of(body)

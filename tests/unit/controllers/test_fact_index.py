@@ -24,6 +24,11 @@ def route(version: str, host: str = "a.example.be", name: str = "pub") -> dict[s
     }
 
 
+def indexed(index: FactIndex) -> int:
+    """How many objects the index holds: one resource fact each."""
+    return sum(1 for facet, _ in index if facet == indexes.RESOURCE)
+
+
 def test_an_update_replaces_every_fact_of_the_object() -> None:
     index = FactIndex()
     index.update(route("5"))
@@ -34,7 +39,7 @@ def test_an_update_replaces_every_fact_of_the_object() -> None:
     assert index.get((indexes.ROUTE_CLAIM, ("a.example.be", "/v1"))) is None  # the old claim is gone
     assert (indexes.ROUTE_CLAIM, ("b.example.be", "/v1")) in index
     assert unpack(next(iter(index[(indexes.RESOURCE, ROUTE)])))["spec"]["host"] == "b.example.be"
-    assert index.objects() == 1
+    assert indexed(index) == 1
 
 
 def test_an_older_state_never_replaces_a_newer_one() -> None:
@@ -64,8 +69,8 @@ def test_a_listing_forgets_what_it_lacks_unless_an_event_since_brought_it() -> N
     index.update(route("12", name="created-after-the-list"))
     index.update(route("6"))
     index.keep_only("GatewayRoute", {ROUTE}, list_version=10)
-    assert index.objects() == 2
+    assert indexed(index) == 2
     assert (indexes.RESOURCE, ObjectKey("GatewayRoute", "wallet-a", "deleted-while-unwatched")) not in index
     assert (indexes.RESOURCE, ObjectKey("GatewayRoute", "wallet-a", "created-after-the-list")) in index
     index.keep_only("WalletTenant", set(), list_version=99)  # another kind: untouched
-    assert index.objects() == 2
+    assert indexed(index) == 2
