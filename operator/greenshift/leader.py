@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from greenshift.kube import ApiError, KubeClient, ResourceRef
+from greenshift.kube import ApiError, KubeClient, ref_of_kind
 
 logger = logging.getLogger("greenshift")
 
 # Not in greenshift.kube's table of the kinds the operator manages: it is not a child of anything.
-LEASES = ResourceRef("coordination.k8s.io", "v1", "leases", "Lease", True)
+LEASES = ref_of_kind("coordination.k8s.io/v1", "Lease")
 SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 Body = dict[str, Any]
@@ -317,6 +317,29 @@ class LeaderElection:
             self.lease,
             error,
             self.retry_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class LeaseOptions:
+    """The Lease an operator leads through (``greenshift run --leader-election``)."""
+
+    namespace: str
+    name: str
+    identity: str
+    lease_seconds: float = 15.0
+    renew_deadline_seconds: float = 10.0
+    retry_seconds: float = 2.0
+
+    def election(self, client: KubeClient) -> LeaderElection:
+        return LeaderElection(
+            client,
+            self.namespace,
+            self.name,
+            self.identity,
+            lease_seconds=self.lease_seconds,
+            renew_deadline_seconds=self.renew_deadline_seconds,
+            retry_seconds=self.retry_seconds,
         )
 
 

@@ -9,13 +9,14 @@ import kopf
 from greenshift.admission import WebhookOptions, register_admission, webhook_server
 from greenshift.config import PlatformConfig
 from greenshift.controllers.wiring import WATCH_TIMEOUT_SECONDS, Runtime, build_registry, configure_settings
+from greenshift.leader import LeaseOptions
 
 
 @dataclass(frozen=True)
 class OperatorOptions:
     namespaces: Sequence[str] = ()
-    standalone: bool = True
-    peering: str | None = None
+    leader_election: LeaseOptions | None = None
+    """Reconcile only while holding this Lease (docs/install.md); None: always."""
     liveness: str | None = None
     workers: int = 16
     resync_seconds: float = 600.0
@@ -47,6 +48,8 @@ async def run_operator(
         http_port=options.http_port,
     )
     runtime.watch_timeout = options.watch_timeout_seconds
+    runtime.namespaces = tuple(options.namespaces)
+    runtime.lease = options.leader_election
     registry = build_registry(runtime)
     settings = kopf.OperatorSettings()
     configure_settings(settings, config, watch_timeout=options.watch_timeout_seconds)
@@ -58,8 +61,7 @@ async def run_operator(
         settings=settings,
         clusterwide=not options.namespaces,
         namespaces=list(options.namespaces),
-        standalone=options.standalone,
-        peering_name=options.peering,
+        standalone=True,  # no kopf peering: it would pause only kopf's watches, and kopf watches none
         liveness_endpoint=options.liveness,
         stop_flag=stop_flag,
         ready_flag=ready_flag,

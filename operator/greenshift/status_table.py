@@ -7,7 +7,8 @@ from typing import Any
 from greenshift.config import PlatformConfig
 from greenshift.controllers.child_watch import SELECTOR
 from greenshift.controllers.keys import key_of, owner_of
-from greenshift.controllers.wiring import ROUTES, SERVICES, SOURCES, TENANTS, child_resources
+from greenshift.controllers.service_watch import SERVICES
+from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS, child_resources
 from greenshift.kube import ApiError, KubeClient
 
 

@@ -58,12 +58,10 @@ def installed(cluster: Cluster) -> Iterator[Cluster]:
         "--certificates",
         "cert-manager" if has_cert_manager else "self-managed",
     )
-    # Twice: the first pass creates the CRDs (kopf's peering among them) that later objects are of.
+    # Twice: the first pass creates the CRDs that later objects (cert-manager's aside) are of.
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifests, check=False)
     crds = [f"crd/{plural}.greenshift.io" for plural in ("wallettenants", "documentsources", "gatewayroutes")]
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", *crds, "crd/clusterkopfpeerings.kopf.dev"
-    )
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifests)
     cluster.kubectl(
         "-n", NAMESPACE, "rollout", "status", "deployment/greenshift-operator", f"--timeout={WAIT}"

@@ -7,17 +7,16 @@ finalizers, the operator's own writes) or a resource being deleted always passes
 resource that became invalid later can still be relabelled, finalized and deleted.
 """
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
 from greenshift.admission.review import review_document_source, review_gateway_route, review_wallet_tenant
-from greenshift.constants import GROUP, KIND_ROUTE, KIND_SOURCE, KIND_TENANT
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers.context import Context
 from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS, Runtime
-from greenshift.kube import ResourceRef, ref_of_kind
+from greenshift.kube import ResourceRef
 from greenshift.validation.problem import Problem
 
 Body = Mapping[str, Any]
@@ -33,7 +32,6 @@ _REVIEWS: tuple[tuple[ResourceRef, Review], ...] = (
     (SOURCES, review_document_source),
     (ROUTES, review_gateway_route),
 )
-CRDS = ref_of_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 STARTING = (
     "the Greenshift operator is still loading its view of the cluster (tenants, routes, services); "
     "retry in a few seconds"
@@ -63,18 +61,10 @@ def refusal(body: Body, errors: list[Problem]) -> str:
 def register_admission(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
     """Register the three validating handlers, answering from the operator's own indexes.
 
-    The fact index is seeded by a LIST before kopf starts watching, and kopf calls resource
-    handlers only once its Service index is fully populated, so the first event of one of
-    Greenshift's own CRDs (which exist wherever the operator runs) tells that the indexes are
-    complete; until then the webhook refuses with a retry message rather than judge from an
-    empty view (which would call every namespace tenant-less).
+    Until the start-up LISTs have filled the indexes (``Runtime.loaded``), the webhook refuses
+    with a retry message rather than judge from an empty view (which would call every
+    namespace tenant-less).
     """
-    indexed = asyncio.Event()
-
-    @kopf.on.event(*CRDS.kopf_spec, registry=registry, id="admission_indexed", when=_is_greenshift_crd)
-    async def mark_indexed(**_: Any) -> None:
-        indexed.set()
-
     for ref, review in _REVIEWS:
         kopf.on.validate(
             *ref.kopf_spec,
@@ -82,14 +72,10 @@ def register_admission(registry: kopf.OperatorRegistry, runtime: Runtime) -> Non
             id=WEBHOOK_PATHS[ref.kind],
             operations=["CREATE", "UPDATE"],
             persistent=True,
-        )(_handler(runtime, indexed, review))
+        )(_handler(runtime, review))
 
 
-def _is_greenshift_crd(name: str, **_: Any) -> bool:
-    return name.endswith(f".{GROUP}")
-
-
-def _handler(runtime: Runtime, indexed: asyncio.Event, review: Review) -> Callable[..., Any]:
+def _handler(runtime: Runtime, review: Review) -> Callable[..., Any]:
     async def handler(
         body: kopf.Body,
         old: kopf.Body | None,
@@ -99,7 +85,7 @@ def _handler(runtime: Runtime, indexed: asyncio.Event, review: Review) -> Callab
         **_: Any,
     ) -> None:
         ctx = runtime.context
-        if ctx is None or not indexed.is_set():
+        if ctx is None or not runtime.loaded:
             raise kopf.AdmissionError(STARTING, code=503)
         problems = admission_problems(
             ctx, review, operation, None if old is None else dict(old), None if new is None else dict(new)

@@ -163,7 +163,7 @@ def retarget(obj: Manifest, namespace: str) -> Manifest:
         meta["name"] = namespace
     elif "namespace" in meta:
         meta["namespace"] = namespace
-    if kind == "ClusterRoleBinding":
+    if kind in ("ClusterRoleBinding", "RoleBinding"):
         for subject in obj["subjects"]:
             if subject["kind"] == "ServiceAccount":
                 subject["namespace"] = namespace

@@ -10,6 +10,7 @@ import uvloop
 from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import ConfigError, load_platform_config
 from greenshift.kube.client import connect
+from greenshift.leader import LeaseOptions, default_identity, default_namespace
 from greenshift.runner import OperatorOptions, run_operator
 
 # The cyclic garbage collector's thresholds (CPython's default: 700, 10, 10). The operator
@@ -52,11 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the address to serve on (default 0.0.0.0)",
     )
     parser.add_argument("--log-format", choices=("plain", "json"), default="plain")
-    peering = parser.add_mutually_exclusive_group()
-    peering.add_argument(
-        "--peering", metavar="NAME", help="coordinate replicas through this kopf peering object"
+    election = parser.add_mutually_exclusive_group()
+    election.add_argument(
+        "--leader-election",
+        action="store_true",
+        help="reconcile only while holding the Lease --lease (the installed Deployment's mode)",
     )
-    peering.add_argument("--standalone", action="store_true", help="no peering: this is the only replica")
+    election.add_argument(
+        "--standalone", action="store_true", help="no leader election: this is the only operator (default)"
+    )
+    parser.add_argument(
+        "--lease",
+        default="greenshift-operator",
+        metavar="[NAMESPACE/]NAME",
+        help="the Lease of --leader-election (default greenshift-operator, in POD_NAMESPACE or the "
+        "service account's namespace)",
+    )
     parser.add_argument("--workers", type=int, default=16, help="concurrent reconciles (default 16)")
     parser.add_argument(
         "--resync-seconds", type=float, default=600.0, help="safety-net resync period (default 600)"
@@ -92,8 +104,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     options = OperatorOptions(
         namespaces=tuple(args.namespace),
-        standalone=args.standalone or not args.peering,
-        peering=args.peering,
+        leader_election=_lease(args) if args.leader_election else None,
         liveness=args.liveness,
         workers=args.workers,
         resync_seconds=args.resync_seconds,
@@ -105,3 +116,8 @@ def run(args: argparse.Namespace) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     uvloop.run(run_operator(config, connection, options))
     return 0
+
+
+def _lease(args: argparse.Namespace) -> LeaseOptions:
+    namespace, _, name = str(args.lease).rpartition("/")
+    return LeaseOptions(namespace or default_namespace(), name, default_identity())

@@ -1,10 +1,8 @@
 """The operator's children, by owner: seeded by one LIST per child kind, kept current by the watches.
 
 Children are by far the most numerous objects the operator watches (about six per custom
-resource). kopf indexes hold back every handler until each indexed object of the initial
-listing is indexed, at a cost that grows with the square of their number; so children are
-cached here instead, seeded at start-up and re-listed at every resync (which also heals an
-event that was missed), while the fact index and kopf's Service index keep what the
+resource). They are cached here, seeded at start-up and re-listed at every resync (which also
+heals an event that was missed), while the fact index and the Services' index keep what the
 cross-resource checks read.
 """
 
@@ -70,9 +68,16 @@ class ChildCache:
         """The owners of the cached children of one kind (nothing is unpacked)."""
         return {owner for key, owner in self._owners.items() if key[0] == api_version and key[1] == kind}
 
-    def keep_only(self, api_version: str, kind: str, listed: set[ChildKey]) -> None:
-        """Drop the cached children of this kind that a fresh listing no longer has."""
-        for key in [k for k in self._owners if k[0] == api_version and k[1] == kind and k not in listed]:
+    def keep_only(
+        self, api_version: str, kind: str, listed: set[ChildKey], *, namespace: str | None = None
+    ) -> None:
+        """Drop the cached children of this kind (in ``namespace``, or in all) that a fresh
+        listing no longer has."""
+        for key in [
+            k
+            for k in self._owners
+            if k[0] == api_version and k[1] == kind and namespace in (None, k[2]) and k not in listed
+        ]:
             self._drop(key)
 
     def _drop(self, key: ChildKey) -> None:

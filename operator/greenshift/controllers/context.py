@@ -29,7 +29,7 @@ class Context:
     config: PlatformConfig
     settings: kopf.OperatorSettings
     queue: WorkQueue[ObjectKey]
-    indices: Mapping[str, Mapping[Any, Any]]  # the fact index (fact_index) and kopf's Service index
+    indices: Mapping[str, Mapping[Any, Any]]  # the fact index (fact_index) and the Services' index
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)

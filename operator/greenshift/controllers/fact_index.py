@@ -1,10 +1,9 @@
-"""The facts of the custom resources (``indexes.facts``), kept by the operator rather than by kopf.
+"""The facts of the custom resources (``indexes.facts``), kept by their informer (``resource_watch``).
 
-kopf's own index machinery cost about a tenth of the operator's CPU at a thousand tenants
-(it runs a handler round per event, echoes of the operator's writes included), for what is
-a dictionary update. The operator seeds this index with one LIST per kind at start-up,
-before kopf starts watching, so a reconcile or an admission review never reads a partial
-index; kopf's watch events (the operator's event handler) keep it current from then on.
+As a kopf index it cost about a tenth of the operator's CPU at a thousand tenants (kopf runs a
+handler round per event, echoes of the operator's writes included), for what is a dictionary
+update. One LIST per kind seeds it at start-up, before any reconcile or admission review reads
+it; the watch events keep it current from then on.
 
 It reads like kopf's index: a mapping from each fact's key to the values of the objects that
 have it (``get(key)`` is ``None`` when none has).
@@ -15,6 +14,7 @@ from typing import Any
 
 from greenshift.controllers import indexes
 from greenshift.controllers.keys import ObjectKey, key_of
+from greenshift.controllers.packing import unpack
 from greenshift.controllers.recent import version_of
 
 Body = Mapping[str, Any]
@@ -50,12 +50,23 @@ class FactIndex(Mapping[Any, ValuesView[Any]]):
     def remove(self, body: Body) -> None:
         self._drop(key_of(body))
 
-    def keep_only(self, kind: str, listed: set[ObjectKey], list_version: int) -> None:
-        """Forget the objects of ``kind`` that a LIST at ``list_version`` no longer had (their
-        DELETED event was missed); an object indexed from a newer event stays."""
-        for key, (version, _) in list(self._objects.items()):
-            if key.kind == kind and key not in listed and version <= list_version:
+    def keep_only(
+        self, kind: str, listed: set[ObjectKey], list_version: int, *, namespace: str | None = None
+    ) -> list[Body]:
+        """Forget the objects of ``kind`` (in ``namespace``, or in all) that a LIST at
+        ``list_version`` no longer had (their DELETED event was missed); an object indexed from
+        a newer event stays. Returns the last known state of each object forgotten."""
+        gone: list[Body] = []
+        for key, (version, facts) in list(self._objects.items()):
+            if (
+                key.kind == kind
+                and namespace in (None, key.namespace)
+                and key not in listed
+                and version <= list_version
+            ):
+                gone.append(unpack(facts[indexes.RESOURCE, key]))
                 self._drop(key)
+        return gone
 
     def _drop(self, key: ObjectKey) -> None:
         found = self._objects.pop(key, None)

@@ -6,8 +6,8 @@ functions, unit-testable.
 
 The facts of the custom resources share one index, ``greenshift``, under keys tagged with
 their facet (``("resource", key)``, ``("tenant_namespace", namespace)``, ...), kept by the
-operator (``fact_index``); ``services`` is a kopf index (``wiring`` registers it as a
-coroutine).
+operator (``fact_index``); ``services`` gives each Service's type and ports to the Services'
+informer (``service_watch``).
 """
 
 from collections.abc import Callable

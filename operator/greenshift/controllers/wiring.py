@@ -1,13 +1,12 @@
-"""How kopf feeds the reconcilers: watch-event handlers, indexes, the queue's lifecycle.
+"""What feeds the reconcilers: the informers' events, the indexes, the queue's lifecycle.
 
-kopf's own create/update handlers persist progress and a diff base in the objects (extra
-writes on every change), so Greenshift uses kopf for what it does best (watching the
-custom resources and Services, peering, probes, posting events) and hands object keys to a
-level-based work queue. The custom resources' facts are indexed by the operator itself
-(``fact_index``), the Services' by kopf. Every event of a custom resource, of one of its
-children (found by the managed-by label) or of a Service a route points to queues the
-affected resource; a periodic resync queues them all as a safety net, and writes nothing
-where nothing changed.
+kopf runs the process (login, start-up and clean-up, the liveness probe, the admission
+webhook); the operator watches what it reads with its own informers (``informer``): kopf's
+per-object workers and handler rounds cost about a quarter of its CPU at a thousand tenants,
+and its create/update handlers would persist progress and a diff base in the objects. Every
+event of a custom resource, of one of its children (found by the managed-by label) or of a
+Service a route points to queues the affected resource in a level-based work queue; a
+periodic resync queues them all as a safety net, and writes nothing where nothing changed.
 """
 
 import asyncio
@@ -21,28 +20,32 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers import indexes
+from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.child_watch import ChildWatcher
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.fact_index import FactIndex
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
+from greenshift.controllers.informer import Informer
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
+from greenshift.controllers.resource_watch import ResourceWatcher
+from greenshift.controllers.service_watch import SERVICES, ServiceWatcher
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ApiError, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.leader import LeaderElection, LeaseOptions
 from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
 from greenshift.naming import tenant_namespace
 from greenshift.web import WebServer, create_app
 
-IndexEntries = dict[Any, Any] | None
+Body = Mapping[str, Any]
 
 logger = logging.getLogger("greenshift")
 
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
 SOURCES = ref_of_kind("greenshift.io/v1alpha1", KIND_SOURCE)
 ROUTES = ref_of_kind("greenshift.io/v1alpha1", KIND_ROUTE)
-SERVICES = ref_of_kind("v1", "Service")
 PROBE_TIMEOUT_SECONDS = 5.0
 
 RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
@@ -93,10 +96,19 @@ class Runtime:
     http_port: int | None = None  # None: no HTTP server; 0: any free port
     watch_timeout: float = 300.0
     metrics: OperatorMetrics = field(init=False, repr=False)
+    namespaces: tuple[str, ...] = ()  # where sources, routes and Services are watched; () for all
     watcher: ChildWatcher | None = field(default=None, repr=False)
+    resources: ResourceWatcher | None = field(default=None, repr=False)
+    services: ServiceWatcher | None = field(default=None, repr=False)
     facts: FactIndex = field(default_factory=FactIndex, repr=False)
+    loaded: bool = field(default=False, repr=False)
+    """Whether the start-up LISTs have filled the indexes (the webhook answers only then)."""
+    lease: LeaseOptions | None = None
+    """Reconcile only while holding this Lease (``--leader-election``); None: always (standalone)."""
     web: WebServer | None = field(default=None, repr=False)
     _resync: asyncio.Task[None] | None = field(default=None, repr=False)
+    _election: LeaderElection | None = field(default=None, repr=False)
+    _electing: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.metrics = OperatorMetrics(self.state)
@@ -107,18 +119,37 @@ class Runtime:
             return None
         return state_from_indices(self.context.indices, self.context.child_cache.all())
 
-    async def start(self, settings: kopf.OperatorSettings, services: kopf.Index[Any, Any]) -> None:
+    async def start(self, settings: kopf.OperatorSettings) -> None:
         queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
         client = KubeClient(self.connection)
+        namespaces: list[str | None] = list(self.namespaces) or [None]
+        child_cache = ChildCache()
+        self.services = ServiceWatcher(
+            client,
+            namespaces,
+            child_cache,
+            lambda body, kind: _on_service_event(self, body, kind),
+            lambda keys: _wake_services(self, keys),
+            timeout_seconds=self.watch_timeout,
+        )
         self.context = Context(
             client=client,
             config=self.config,
             settings=settings,
             queue=queue,
-            indices={indexes.INDEX: self.facts, "services": services},
+            indices={indexes.INDEX: self.facts, "services": self.services.index},
             events=EventPoster(client),
+            child_cache=child_cache,
         )
         ctx = self.context
+        self.resources = ResourceWatcher(
+            client,
+            [(TENANTS, None)] + [(ref, ns) for ref in (SOURCES, ROUTES) for ns in namespaces],
+            self.facts,
+            lambda body, kind: _on_resource_event(self, body, kind),
+            lambda keys: _wake_all(ctx, keys),
+            timeout_seconds=self.watch_timeout,
+        )
         self.watcher = ChildWatcher(
             client,
             child_resources(self.config),
@@ -127,25 +158,63 @@ class Runtime:
             lambda owners: _wake_all(ctx, owners),
             timeout_seconds=self.watch_timeout,
         )
-        await self.list_resources(seed=True)
         await self.relist()
-        self.watcher.start()
-        queue.start()
-        self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
+        self.loaded = True
+        for informer in self._informers():
+            informer.start()
         if self.http_port is not None:
             self.web = WebServer(create_app(self.state, self.metrics), self.http_host, self.http_port)
             await self.web.start()
+        if self.lease is None:
+            await self._lead()
+        else:
+            self._election = self.lease.election(client)
+            self._electing = asyncio.create_task(
+                self._election.run(self._lead, self._follow), name="greenshift-leader-election"
+            )
+
+    async def _lead(self) -> None:
+        """Reconcile: every resource once (as a watch's initial listing would), then as events come.
+
+        A replica that does not lead keeps its informers current (its webhook, catalog and
+        metrics answer from them) and queues keys, but reconciles nothing.
+        """
+        assert self.context is not None
+        self.resync()
+        self.context.queue.start()
+        self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
+
+    async def _follow(self) -> None:
+        """Stop reconciling (the Lease is lost, or the operator stops)."""
+        if self._resync is not None:
+            self._resync.cancel()
+            await asyncio.gather(self._resync, return_exceptions=True)
+            self._resync = None
+        if self.context is not None:
+            await self.context.queue.stop()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this operator reconciles: standalone, or holding its Lease."""
+        if self._election is not None:
+            return self._election.is_leader
+        return self.loaded and self.lease is None
+
+    def _informers(self) -> list[Informer]:
+        return [i for i in (self.resources, self.services, self.watcher) if i is not None]
 
     async def stop(self) -> None:
         if self.web is not None:
             await self.web.stop()
-        if self._resync is not None:
-            self._resync.cancel()
-            await asyncio.gather(self._resync, return_exceptions=True)
-        if self.watcher is not None:
-            await self.watcher.stop()
+        if self._electing is not None and self._election is not None:
+            self._electing.cancel()  # stops reconciling (``_follow``) if it led
+            await asyncio.gather(self._electing, return_exceptions=True)
+            await self._election.release()  # another replica takes over at once
+        else:
+            await self._follow()
+        for informer in self._informers():
+            await informer.stop()
         if self.context is not None:
-            await self.context.queue.stop()
             await self.context.events.close()
             await self.context.client.close()
 
@@ -166,35 +235,18 @@ class Runtime:
             if len(self.context.queue):
                 continue  # still busy with the last pass or with changes: no safety net needed now
             try:
-                await self.list_resources(seed=False)
                 await self.relist()
             except ApiError as exc:
                 logger.warning("Deferred the resync: a listing failed: %s.", exc)
                 continue
             self.resync()
 
-    async def list_resources(self, *, seed: bool) -> None:
-        """One LIST per custom resource kind: seeds the fact index at start-up (kopf watches
-        only once the start-up handlers are done); at a resync, only forgets what is gone
-        (a missed DELETED event), since kopf's events keep everything else current."""
-        assert self.context is not None
-        for ref in (TENANTS, SOURCES, ROUTES):
-            listed: set[ObjectKey] = set()
-            version = ""
-            async for items, page_version in self.context.client.list_pages(ref):
-                version = page_version
-                for item in items:
-                    listed.add(key_of(item))
-                    if seed:
-                        self.facts.update(item)
-            self.facts.keep_only(ref.kind, listed, int(version) if version.isdigit() else -1)
-
     async def relist(self) -> None:
-        """Seed (or heal) the child cache with one LIST per child kind, the operator's Services included."""
-        assert self.context is not None
-        assert self.watcher is not None
-        await self.watcher.relist_all()
-        await self.watcher.relist(SERVICES)  # kopf watches Services (all of them, for the backends)
+        """One LIST per watched kind (the custom resources first): seeds the fact index and the
+        caches at start-up, before anything reads them; at a resync, heals what a missed event
+        left behind (a resource gone unseen is handled as deleted)."""
+        for informer in self._informers():
+            await informer.relist_all()
 
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
@@ -212,7 +264,7 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
-        await runtime.start(settings, kwargs["services"])
+        await runtime.start(settings)
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
@@ -228,58 +280,10 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
                 raise kopf.PermanentError(f"Cannot watch {TENANTS.plural}: {exc}") from None
         return "ok"
 
-    for ref in (TENANTS, SOURCES, ROUTES):
-        kopf.on.event(*ref.kopf_spec, registry=registry, id=EVENT_HANDLERS[0])(_on_resource_event(runtime))
-
-    kopf.index(*SERVICES.kopf_spec, registry=registry, id="services")(_coroutine(indexes.services))
-    kopf.on.event(*SERVICES.kopf_spec, registry=registry, id=EVENT_HANDLERS[1])(_on_service_event(runtime))
     return registry
 
 
-def _coroutine(function: Callable[..., IndexEntries]) -> Callable[..., Awaitable[IndexEntries]]:
-    """kopf runs plain handlers in a thread pool: for these small functions the hop costs more."""
-
-    async def index(**kwargs: Any) -> IndexEntries:
-        return function(**kwargs)
-
-    index.__name__ = index.__qualname__ = function.__name__
-    return index
-
-
 WATCH_TIMEOUT_SECONDS = 300.0
-
-
-EVENT_HANDLERS = ("resource_event", "service_event")
-
-
-class QuietEventHandlers(logging.Filter):
-    """Drops kopf's "Handler 'child_event' succeeded." line, logged for every watch event.
-
-    Those handlers only queue keys; the reconcile logs what it does. At thousands of events a
-    second the line costs measurable CPU and buries the useful ones.
-    """
-
-    _lines = frozenset(f"Handler {name!r} succeeded." for name in EVENT_HANDLERS)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() not in self._lines
-
-
-class NoDiffBase(kopf.DiffBaseStorage):
-    """No diff base: Greenshift registers no change handlers, the only ones that use it.
-
-    kopf still builds an object's essence (a deep copy of it) on every event to diff it
-    against the stored one; at thousands of events a second that copy is measurable.
-    """
-
-    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
-        return {}
-
-    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
-        return None
-
-    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        return None
 
 
 def configure_settings(
@@ -290,63 +294,46 @@ def configure_settings(
     The client gives up on a watch 10% (at least 1 s) later, so a connection that silently
     stalls is replaced after that long and resumes from the last resourceVersion seen.
     """
-    quiet = QuietEventHandlers()
-    objects_logger = logging.getLogger("kopf.objects")
-    if not any(isinstance(f, QuietEventHandlers) for f in objects_logger.filters):
-        objects_logger.addFilter(quiet)
-    # The reconcile manages its own finalizer; these only keep anything kopf itself might ever
-    # persist under Greenshift's prefix rather than kopf's (it persists nothing: no change handlers).
-    settings.persistence.finalizer = "greenshift.io/kopf-finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="greenshift.io")
-    settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.level = logging.INFO
     settings.posting.reporting_component = "greenshift-operator"
     settings.watching.server_timeout = watch_timeout
     settings.watching.client_timeout = watch_timeout + max(1.0, watch_timeout / 10)
     settings.networking.enforce_retry_after = True
-    # kopf keeps a worker task per object until it has been idle this long; the event handlers
-    # only queue keys, so a short life keeps thousands of tasks from piling up in a bulk change.
-    settings.queueing.idle_timeout = 1.0
 
 
-def _on_resource_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
-        ctx = runtime.context
-        if ctx is None:
-            return
-        key = key_of(body)
-        meta = body.get("metadata", {})
-        namespace = key.namespace or tenant_namespace(body)
-        if type == "DELETED":
-            runtime.facts.remove(body)
-            ctx.own_versions.pop(key, None)
-            ctx.claims.pop(key, None)
-            ctx.recent.forget(body)
-            if key.kind == KIND_TENANT:
-                ctx.tenant_generations.pop(key.name, None)
-                _wake_namespace(ctx, namespace)
-            else:
-                _wake_tenant(ctx, key.namespace)
-            if key.kind == KIND_ROUTE:
-                spec = body.get("spec") or {}
-                for _created, ns, name in ctx.route_claims(
-                    str(spec.get("host")), str(spec.get("pathPrefix"))
-                ):
-                    ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
-            return
-        runtime.facts.update(body)
-        if is_echo(ctx, key, body):
-            return
-        ctx.queue.add(key)
+def _on_resource_event(runtime: Runtime, body: Body, kind: str) -> None:
+    """A custom resource's watch event: the facts, then who must reconcile."""
+    ctx = runtime.context
+    assert ctx is not None
+    key = key_of(body)
+    meta = body.get("metadata", {})
+    namespace = key.namespace or tenant_namespace(dict(body))
+    if kind == "DELETED":
+        runtime.facts.remove(body)
+        ctx.own_versions.pop(key, None)
+        ctx.claims.pop(key, None)
+        ctx.recent.forget(body)
         if key.kind == KIND_TENANT:
-            generation = int(meta.get("generation") or 0)
-            if ctx.tenant_generations.get(key.name) != generation:
-                ctx.tenant_generations[key.name] = generation
-                _wake_namespace(ctx, namespace)
-        elif type in (None, "ADDED"):
+            ctx.tenant_generations.pop(key.name, None)
+            _wake_namespace(ctx, namespace)
+        else:
             _wake_tenant(ctx, key.namespace)
-
-    return handler
+        if key.kind == KIND_ROUTE:
+            spec = body.get("spec") or {}
+            for _created, ns, name in ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix"))):
+                ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
+        return
+    runtime.facts.update(body)
+    if is_echo(ctx, key, body):
+        return
+    ctx.queue.add(key)
+    if key.kind == KIND_TENANT:
+        generation = int(meta.get("generation") or 0)
+        if ctx.tenant_generations.get(key.name) != generation:
+            ctx.tenant_generations[key.name] = generation
+            _wake_namespace(ctx, namespace)
+    elif kind == "ADDED":
+        _wake_tenant(ctx, key.namespace)
 
 
 def is_echo(ctx: Context, key: ObjectKey, body: Mapping[str, Any]) -> bool:
@@ -402,18 +389,23 @@ def _child_changed(ctx: Context, body: Mapping[str, Any], event_type: str | None
         ctx.queue.add(owner)
 
 
-def _on_service_event(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handler(body: kopf.Body, type: str | None, **_: Any) -> None:
-        ctx = runtime.context
-        if ctx is None:
-            return
-        meta = body.get("metadata", {})
-        for key in ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))):
-            ctx.queue.add(key)
-        if owner_of(body) is not None:  # labelled or not: a Service that lost its label is taken back
-            _child_changed(ctx, body, type)
+def _on_service_event(runtime: Runtime, body: Body, kind: str) -> None:
+    """A Service's watch event: the routes pointing at it, and its owner if it is a child."""
+    ctx = runtime.context
+    assert ctx is not None
+    meta = body.get("metadata", {})
+    _wake_all(ctx, ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))))
+    if owner_of(body) is not None:  # labelled or not: a Service that lost its label is taken back
+        _child_changed(ctx, body, kind)
 
-    return handler
+
+def _wake_services(runtime: Runtime, services: Iterable[tuple[str, str]]) -> None:
+    """After a gap in the Services' watch: the routes to any Service, and every Service's owner."""
+    ctx = runtime.context
+    assert ctx is not None
+    for namespace, name in services:
+        _wake_all(ctx, ctx.routes_to_service(namespace, name))
+    _wake_all(ctx, ctx.child_cache.owners_of_kind(SERVICES.api_version, SERVICES.kind))
 
 
 def _wake_all(ctx: Context, keys: Iterable[ObjectKey]) -> None:

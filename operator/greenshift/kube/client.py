@@ -153,7 +153,13 @@ class KubeClient:
         return objects, version
 
     async def watch(
-        self, ref: ResourceRef, *, resource_version: str, label_selector: str, timeout_seconds: float
+        self,
+        ref: ResourceRef,
+        *,
+        namespace: str | None = None,
+        resource_version: str,
+        label_selector: str | None = None,
+        timeout_seconds: float,
     ) -> AsyncIterator[Body]:
         """The watch events of ``ref`` after ``resource_version``, until the server ends the stream.
 
@@ -164,11 +170,12 @@ class KubeClient:
         params = {
             "watch": "true",
             "resourceVersion": resource_version,
-            "labelSelector": label_selector,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(int(timeout_seconds)),
         }
-        path = ref.path(None)
+        if label_selector:
+            params["labelSelector"] = label_selector
+        path = ref.path(namespace)
         timeout = aiohttp.ClientTimeout(total=timeout_seconds + max(1.0, timeout_seconds / 10))
         try:
             async with self._client().get(self.server + path, params=params, timeout=timeout) as response:

@@ -67,6 +67,7 @@ KNOWN: tuple[ResourceRef, ...] = (
     ResourceRef("route.openshift.io", "v1", "routes", "Route", True),
     ResourceRef("cert-manager.io", "v1", "certificates", "Certificate", True),
     ResourceRef("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False),
+    ResourceRef("coordination.k8s.io", "v1", "leases", "Lease", True),
 )
 _BY_KIND: dict[tuple[str, str], ResourceRef] = {(r.api_version, r.kind): r for r in KNOWN}
 

@@ -67,7 +67,6 @@ class Webhook:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             options = OperatorOptions(
-                standalone=True,
                 webhook=WebhookOptions(
                     port=self.port, address="127.0.0.1", host="127.0.0.1", configuration=CONFIGURATION
                 ),

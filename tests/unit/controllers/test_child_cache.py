@@ -1,10 +1,8 @@
-import logging
 from typing import Any
 
 from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.recent import RecentWrites
-from greenshift.controllers.wiring import QuietEventHandlers
 
 OWNER = ObjectKey("DocumentSource", "ns", "src")
 
@@ -51,6 +49,16 @@ def test_relist_replaces_one_kind_and_heals_missed_deletions() -> None:
     assert names(cache.children(OWNER)) == ["kept", "new", "other-kind"]
 
 
+def test_a_listing_of_one_namespace_leaves_the_other_namespaces_alone() -> None:
+    cache = ChildCache()
+    cache.upsert(child("here", 1))
+    elsewhere = child("elsewhere", 2)
+    elsewhere["metadata"]["namespace"] = "other"
+    cache.upsert(elsewhere)
+    cache.keep_only("v1", "ConfigMap", set(), namespace="ns")
+    assert names(cache.children(OWNER)) == ["elsewhere"]
+
+
 def test_an_echo_of_the_operators_own_write_is_recognised_and_then_forgotten() -> None:
     recent = RecentWrites()
     recent.wrote(child("a", 7))
@@ -61,16 +69,6 @@ def test_an_echo_of_the_operators_own_write_is_recognised_and_then_forgotten() -
     recent.wrote(child("b", 9))
     recent.observed(child("b", 9), deleted=True)
     assert recent.children(OWNER, []) == []
-
-
-def test_kopfs_per_event_success_line_is_dropped_and_nothing_else() -> None:
-    def record(message: str) -> logging.LogRecord:
-        return logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, message, None, None)
-
-    quiet = QuietEventHandlers()
-    assert not quiet.filter(record("Handler 'service_event' succeeded."))
-    assert quiet.filter(record("Handler 'validate-wallettenant' succeeded."))
-    assert quiet.filter(record("Applied 6 children of DocumentSource ns/src."))
 
 
 def test_the_owners_of_a_kind_are_known_without_unpacking() -> None:

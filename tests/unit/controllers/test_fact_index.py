@@ -68,9 +68,11 @@ def test_a_listing_forgets_what_it_lacks_unless_an_event_since_brought_it() -> N
     index.update(route("5", name="deleted-while-unwatched"))
     index.update(route("12", name="created-after-the-list"))
     index.update(route("6"))
-    index.keep_only("GatewayRoute", {ROUTE}, list_version=10)
+    gone = index.keep_only("GatewayRoute", {ROUTE}, list_version=10)
+    assert [body["metadata"]["name"] for body in gone] == ["deleted-while-unwatched"]  # its last state
     assert indexed(index) == 2
     assert (indexes.RESOURCE, ObjectKey("GatewayRoute", "wallet-a", "deleted-while-unwatched")) not in index
     assert (indexes.RESOURCE, ObjectKey("GatewayRoute", "wallet-a", "created-after-the-list")) in index
     index.keep_only("WalletTenant", set(), list_version=99)  # another kind: untouched
+    index.keep_only("GatewayRoute", set(), list_version=99, namespace="wallet-b")  # another namespace
     assert indexed(index) == 2

@@ -56,7 +56,7 @@ def operator_needs() -> dict[tuple[str, str], set[str]]:
         needs[key] = set(CHILD_VERBS)  # server-side apply (create+patch), watch, prune, release
     needs[("", "events")] = {"create"}  # EventPoster and kopf's events
     needs[("apiextensions.k8s.io", "customresourcedefinitions")] = {"list", "watch"}  # kopf's discovery
-    needs[("kopf.dev", "clusterkopfpeerings")] = {"get", "list", "watch", "patch"}  # kopf peering
+    needs[("coordination.k8s.io", "leases")] = {"get", "create", "update"}  # leader election, own namespace
     return needs
 
 

@@ -10,20 +10,32 @@ Rule = dict[str, Any]
 
 
 def operator_rules() -> list[Rule]:
+    """Every rule bound to the operator's service account: its ClusterRoles and its one Role."""
     objects = [*deploy_objects(), *load(DEPLOY / "self-managed" / "webhook-clusterrole.yaml")]
     bound = {
-        obj["roleRef"]["name"]
+        (obj["roleRef"]["kind"], obj["roleRef"]["name"])
         for obj in objects
-        if obj["kind"] == "ClusterRoleBinding"
+        if obj["kind"] in ("ClusterRoleBinding", "RoleBinding")
         and any(s["kind"] == "ServiceAccount" and s["name"] == "greenshift-operator" for s in obj["subjects"])
     }
-    assert bound == {"greenshift-operator", "greenshift-operator-webhook"}
+    assert bound == {
+        ("ClusterRole", "greenshift-operator"),
+        ("ClusterRole", "greenshift-operator-webhook"),
+        ("Role", "greenshift-operator-leader-election"),
+    }
     return [
-        rule
-        for obj in objects
-        if obj["kind"] == "ClusterRole" and obj["metadata"]["name"] in bound
-        for rule in obj["rules"]
+        rule for obj in objects if (obj["kind"], obj["metadata"]["name"]) in bound for rule in obj["rules"]
     ]
+
+
+def test_leases_only_in_the_operators_own_namespace() -> None:
+    """Leader election needs Leases where the operator runs, nowhere else."""
+    cluster_wide = [rule for obj in deploy_objects() if obj["kind"] == "ClusterRole" for rule in obj["rules"]]
+    assert all("coordination.k8s.io" not in rule["apiGroups"] for rule in cluster_wide)
+    role = next(o for o in deploy_objects() if o["kind"] == "Role")
+    binding = next(o for o in deploy_objects() if o["kind"] == "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "greenshift-system"
+    assert binding["subjects"][0]["namespace"] == "greenshift-system"
 
 
 def grants(rules: list[Rule]) -> Iterator[tuple[str, str, str, tuple[str, ...]]]:

@@ -66,7 +66,8 @@ def test_output_holds_the_crds_and_every_deploy_object(capsys: pytest.CaptureFix
         "NetworkPolicy",
         "ValidatingWebhookConfiguration",
         "Certificate",
-        "ClusterKopfPeering",
+        "Role",
+        "RoleBinding",
     }
 
 
@@ -187,9 +188,9 @@ def test_the_deployment_is_production_shaped() -> None:
         assert container[probe]["httpGet"]["path"] == "/healthz"
     writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
     assert writable == {"/tmp"}
-    assert "--peering=greenshift" in container["args"]
-    peering = next(o for o in deploy_objects() if o["kind"] == "ClusterKopfPeering")
-    assert peering["metadata"]["name"] == "greenshift"
+    assert "--leader-election" in container["args"]
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
+    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
 
 
 def test_webhook_paths_port_and_service_agree_with_the_handlers() -> None:
