@@ -7,7 +7,7 @@ pruning unpublishes whatever it had.
 from collections.abc import Mapping
 from typing import Any
 
-from greenshift.constants import KIND_ROUTE
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
@@ -18,6 +18,7 @@ from greenshift.render.gatewayroute import render_gateway_route
 
 Body = Mapping[str, Any]
 ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Route"})
+BACKEND_PENDING_RECHECK_SECONDS = 2.0
 
 
 async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
@@ -30,6 +31,9 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
         return
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
+    if accepted.reason == "BackendNotFound" and backend_pending(ctx, key.namespace, route):
+        ctx.queue.add_after(key, BACKEND_PENDING_RECHECK_SECONDS)  # the Service's event comes first
+        return
     desired = (
         ctx.desired(
             key,
@@ -161,6 +165,24 @@ def backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) ->
             f"spec.backend.service.port: Service {name} has no port {port}.",
         )
     return None
+
+
+def backend_pending(ctx: Context, namespace: str, route: Body) -> bool:
+    """Whether the route's DocumentSource has not been reconciled for its spec yet, so that the
+    Service it is about to get cannot exist yet.
+
+    The route then waits for that Service's event instead of reporting ``BackendNotFound`` for
+    the few milliseconds in between (a GitOps tool applies a route and its source together; the
+    flap would be a status write and, in some health checks, a moment of Degraded). Once the
+    source's status observed its generation, a Service still missing is reported: the source is
+    blocked, or the Service was deleted.
+    """
+    name = ((route.get("spec") or {}).get("backend") or {}).get("documentSource", {}).get("name")
+    source = ctx.body(ObjectKey(KIND_SOURCE, namespace, str(name))) if name else None
+    if source is None or ctx.service(namespace, str(name)) is not None:
+        return False
+    observed = (source.get("status") or {}).get("observedGeneration")
+    return bool(observed != source["metadata"].get("generation"))
 
 
 def route_status(route: Body, accepted: Condition, published: bool, warnings: list[str]) -> dict[str, Any]:

@@ -107,6 +107,20 @@ async def test_missing_backend_then_created_and_resolved_in_the_route_namespace_
     await kube.wait_gone(INGRESSES, ns, "r")
 
 
+async def test_a_route_to_a_blocked_source_still_says_backend_not_found(
+    kube: Kube, operator: Operator
+) -> None:
+    """A route waits for its source's Service only while the source is still to be reconciled."""
+    name = unique("blocked-backend")
+    ns, host = f"wallet-{name}", f"{name}.wallet.example.be"
+    await onboard(kube, name, allowedHosts=[host])
+    await apply_when_possible(kube, source(ns, "docs", connector={"image": "docker.io/library/nginx:1.27"}))
+    await kube.wait_reason(SOURCES, ns, "docs", "False", "ImageNotCertified")
+    await kube.apply(route(ns, "pub", host, "/docs", {"documentSource": {"name": "docs"}}))
+    missing = await kube.wait_reason(ROUTES, ns, "pub", "False", "BackendNotFound")
+    assert "Service of DocumentSource docs" in condition(missing, "Ready")["message"]
+
+
 async def test_no_tenant_until_a_tenant_claims_the_namespace(kube: Kube, operator: Operator) -> None:
     ns = unique("orphan")
     host = f"{ns}.wallet.example.be"
