@@ -1,7 +1,6 @@
 """``greenshift run``: the operator against the cluster of the kubeconfig or service account."""
 
 import argparse
-import gc
 import logging
 
 import kopf
@@ -9,15 +8,10 @@ import uvloop
 
 from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import ConfigError, load_platform_config
+from greenshift.gc_tuning import tune_gc
 from greenshift.kube.client import connect
 from greenshift.leader import LeaseOptions, default_identity, default_namespace
 from greenshift.runner import OperatorOptions, run_operator
-
-# The cyclic garbage collector's thresholds (CPython's default: 700, 10, 10). The operator
-# allocates quickly and keeps a large heap (kopf's and the caches' objects); with the defaults a
-# thousand tenants cost about 20 % of its CPU in collections (17 full ones during a creation,
-# 130 ms each). Reference counting frees almost everything anyway; cycles wait a little longer.
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         http_port=args.http_port or None,
         webhook=webhook_options(args),
     )
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     uvloop.run(run_operator(config, connection, options))
     return 0
 

@@ -5,6 +5,8 @@ import asyncio
 import logging
 import signal
 
+from greenshift.gc_tuning import tune_gc
+
 from .cluster import DevCluster
 
 logger = logging.getLogger("greenshift.devcluster")
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tune_gc()
     asyncio.run(serve(args))
 
 
