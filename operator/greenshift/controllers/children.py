@@ -14,7 +14,7 @@ from typing import Any
 
 from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
-from greenshift.controllers.recent import RecentWrites, object_key_of
+from greenshift.controllers.recent import RecentWrites, object_key_of, version_of
 from greenshift.kube import ApiError, KubeClient, PermanentApiError, ref_for
 from greenshift.render.common import sorted_json
 
@@ -88,17 +88,25 @@ def foreign_additions(want: Any, have: Any) -> dict[str, Any]:
     return patch
 
 
-async def _apply(client: KubeClient, obj: Body, recent: RecentWrites) -> Mapping[str, Any]:
-    """Apply one child and remember the answer at once: its watch event, which often arrives
-    before the sibling applies are done, is then known as an echo and wakes nothing."""
-    applied = await client.apply(obj)
-    recent.wrote(applied)
-    extra = foreign_additions(obj, applied)
-    if extra:
-        meta = obj["metadata"]
-        applied = await client.merge_patch(ref_for(obj), meta.get("namespace"), meta["name"], extra)
+async def _apply(client: KubeClient, owner: ObjectKey, obj: Body, recent: RecentWrites) -> Mapping[str, Any]:
+    """Apply one child and remember the answer at once: its watch event is then known as an echo
+    and wakes nothing. An event that overtakes the answer is held until it comes (``recent``)."""
+    key = object_key_of(obj)
+    versions: set[int] = set()
+    recent.writing(owner, key)
+    try:
+        applied = await client.apply(obj)
         recent.wrote(applied)
-    return applied
+        versions.add(version_of(applied))
+        extra = foreign_additions(obj, applied)
+        if extra:
+            meta = obj["metadata"]
+            applied = await client.merge_patch(ref_for(obj), meta.get("namespace"), meta["name"], extra)
+            recent.wrote(applied)
+            versions.add(version_of(applied))
+        return applied
+    finally:
+        recent.written(key, versions)
 
 
 async def sync_children(
@@ -118,8 +126,10 @@ async def sync_children(
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
-        result.live[object_key_of(obj)] = await _apply(client, obj, recent)
-    outcomes = await asyncio.gather(*(_apply(client, obj, recent) for obj in rest), return_exceptions=True)
+        result.live[object_key_of(obj)] = await _apply(client, owner, obj, recent)
+    outcomes = await asyncio.gather(
+        *(_apply(client, owner, obj, recent) for obj in rest), return_exceptions=True
+    )
     for outcome in outcomes:
         if not isinstance(outcome, BaseException):
             result.live[object_key_of(dict(outcome))] = outcome

@@ -37,10 +37,18 @@ class Context:
     # resourceVersions the operator itself produced (finalizer and status writes), so that
     # the echo of its own write does not trigger another reconcile.
     own_versions: dict[ObjectKey, set[str]] = field(default_factory=dict)
+    # custom resources the operator is writing, with the watch events that arrived meanwhile:
+    # an event that overtakes the answer to the write cannot be told from its echo yet, so it
+    # waits for the answer and is then handled again (``replay``, the informer's handler).
+    writing: dict[ObjectKey, list[tuple[Body, str]]] = field(default_factory=dict)
+    replay: Callable[[Body, str], None] = lambda body, kind: None
     # the host and path each route claimed last, to wake the losers when it lets go.
     claims: dict[ObjectKey, tuple[str, str]] = field(default_factory=dict)
     # the generation of each tenant last seen, to wake its sources and routes on a change.
     tenant_generations: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.recent.on_foreign = self.queue.add
 
     def _first(self, facet: str, key: Any) -> Any:
         return _first_of(self.indices[indexes.INDEX].get((facet, key)))

@@ -18,7 +18,6 @@ from greenshift.render.gatewayroute import render_gateway_route
 
 Body = Mapping[str, Any]
 ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Route"})
-BACKEND_PENDING_RECHECK_SECONDS = 2.0
 
 
 async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
@@ -32,8 +31,7 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
     if accepted.reason == "BackendNotFound" and backend_pending(ctx, key.namespace, route):
-        ctx.queue.add_after(key, BACKEND_PENDING_RECHECK_SECONDS)  # the Service's event comes first
-        return
+        return  # the source's reconcile wakes this route, and so does its Service's event
     desired = (
         ctx.desired(
             key,
@@ -171,11 +169,11 @@ def backend_pending(ctx: Context, namespace: str, route: Body) -> bool:
     """Whether the route's DocumentSource has not been reconciled for its spec yet, so that the
     Service it is about to get cannot exist yet.
 
-    The route then waits for that Service's event instead of reporting ``BackendNotFound`` for
-    the few milliseconds in between (a GitOps tool applies a route and its source together; the
-    flap would be a status write and, in some health checks, a moment of Degraded). Once the
-    source's status observed its generation, a Service still missing is reported: the source is
-    blocked, or the Service was deleted.
+    The route then waits (the Service's event, and the end of the source's reconcile, wake it)
+    instead of reporting ``BackendNotFound`` for the few milliseconds in between (a GitOps tool
+    applies a route and its source together; the flap would be a status write and, in some
+    health checks, a moment of Degraded). Once the source's status observed its generation, a
+    Service still missing is reported: the source is blocked, or the Service was deleted.
     """
     name = ((route.get("spec") or {}).get("backend") or {}).get("documentSource", {}).get("name")
     source = ctx.body(ObjectKey(KIND_SOURCE, namespace, str(name))) if name else None

@@ -1,6 +1,6 @@
 """Writes on the custom resources themselves: the finalizer and the status."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from greenshift.constants import FINALIZER
@@ -18,12 +18,21 @@ def is_deleting(body: Body) -> bool:
     return bool(body.get("metadata", {}).get("deletionTimestamp"))
 
 
-def _wrote(ctx: Context, result: Body) -> None:
-    """Remember a write of the resource itself, so that its watch event is known as an echo."""
-    ctx.recent.wrote(result)
-    version = result.get("metadata", {}).get("resourceVersion")
-    if version:
-        ctx.own_versions.setdefault(key_of(result), set()).add(str(version))
+async def _own_write(ctx: Context, body: Body, write: Awaitable[Body]) -> Body:
+    """Write the resource itself and remember the answer, so that its watch event is known as an
+    echo; the resource's events that arrive before the answer wait for it (``Context.writing``)."""
+    key = key_of(body)
+    ctx.writing[key] = []
+    try:
+        result = await write
+        ctx.recent.wrote(result)
+        version = result.get("metadata", {}).get("resourceVersion")
+        if version:
+            ctx.own_versions.setdefault(key, set()).add(str(version))
+        return result
+    finally:
+        for event, kind in ctx.writing.pop(key, []):
+            ctx.replay(event, kind)
 
 
 async def ensure_finalizer(ctx: Context, body: Body) -> None:
@@ -35,7 +44,9 @@ async def ensure_finalizer(ctx: Context, body: Body) -> None:
     patch = {
         "metadata": {"finalizers": [*finalizers, FINALIZER], "resourceVersion": meta.get("resourceVersion")}
     }
-    _wrote(ctx, await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch))
+    await _own_write(
+        ctx, body, ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+    )
 
 
 async def remove_finalizer(ctx: Context, body: Body) -> None:
@@ -63,15 +74,15 @@ async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool
         return False
     patch = {"status": {**dict.fromkeys(current), **status}}
     meta = body["metadata"]
+    write = ctx.client.merge_patch(
+        ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
+    )
     try:
-        result = await ctx.client.merge_patch(
-            ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
-        )
+        await _own_write(ctx, body, write)
     except PermanentApiError as exc:
         if exc.status == 404:  # deleted meanwhile (nothing holds it any more): its DELETED event follows
             return False
         raise
-    _wrote(ctx, result)
     return True
 
 

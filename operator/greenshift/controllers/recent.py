@@ -7,7 +7,7 @@ preferred over an index entry that is older, and dropped as soon as the index ha
 same or a newer version, so this stays as small as the number of writes in flight.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from greenshift.controllers.keys import ObjectKey, owner_of
@@ -38,6 +38,11 @@ class RecentWrites:
         self._bodies: dict[ChildKey, Body] = {}
         self._deleted: dict[ObjectKey, dict[ChildKey, int]] = {}
         self._children: dict[ObjectKey, dict[ChildKey, Body]] = {}
+        # Children being written, by whom, with the versions their watch events reported
+        # meanwhile: an event that overtakes the answer to the write cannot be told from an echo yet.
+        self._in_flight: dict[ChildKey, tuple[ObjectKey, list[int]]] = {}
+        self.on_foreign: Callable[[ObjectKey], None] = lambda owner: None
+        """Called with the owner when an event held during a write was not that write's echo."""
 
     def __len__(self) -> int:
         return (
@@ -60,6 +65,26 @@ class RecentWrites:
         key = object_key_of(body)
         mine = self._children.get(owner, {}).get(key) if owner is not None else self._bodies.get(key)
         return mine is not None and version_of(mine) == version_of(body) >= 0
+
+    def writing(self, owner: ObjectKey, key: ChildKey) -> None:
+        """``owner`` writes this child: its events wait for the answer (``written``)."""
+        self._in_flight[key] = (owner, [])
+
+    def hold(self, body: Body, *, deleted: bool) -> bool:
+        """Whether this event of a child waits for the answer to its owner's write in flight
+        (then it wakes nothing now); a deletion is never the echo of a write."""
+        writing = self._in_flight.get(object_key_of(body))
+        if writing is None or writing[0] != owner_of(body):
+            return False
+        writing[1].append(-2 if deleted else version_of(body))
+        return True
+
+    def written(self, key: ChildKey, versions: set[int]) -> None:
+        """The write of this child is answered (``versions``: those it produced, none if it failed):
+        an event held meanwhile that reported another version wakes the owner."""
+        owner, held = self._in_flight.pop(key)
+        if any(version not in versions for version in held):
+            self.on_foreign(owner)
 
     def observed(self, body: Body, *, deleted: bool) -> None:
         """A watch event of a child: what it reports supersedes the operator's older memory of it."""

@@ -140,6 +140,7 @@ class Runtime:
             indices={indexes.INDEX: self.facts, "services": self.services.index},
             events=EventPoster(client),
             child_cache=child_cache,
+            replay=lambda body, kind: _on_resource_event(self, body, kind),
         )
         ctx = self.context
         self.resources = ResourceWatcher(
@@ -324,6 +325,10 @@ def _on_resource_event(runtime: Runtime, body: Body, kind: str) -> None:
                 ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
         return
     runtime.facts.update(body)
+    held = ctx.writing.get(key)
+    if held is not None:  # the operator is writing it: handled once the answer is known
+        held.append((body, kind))
+        return
     if is_echo(ctx, key, body):
         return
     ctx.queue.add(key)
@@ -385,7 +390,7 @@ def _child_changed(ctx: Context, body: Mapping[str, Any], event_type: str | None
         ctx.child_cache.remove(body)
     else:
         ctx.child_cache.upsert(body)
-    if owner is not None and not echo:
+    if owner is not None and not echo and not ctx.recent.hold(body, deleted=deleted):
         ctx.queue.add(owner)
 
 

@@ -8,6 +8,7 @@ from greenshift.config import PlatformConfig
 from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.lifecycle import write_status
 from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.wiring import is_echo
 from greenshift.kube import KubeClient
@@ -66,3 +67,33 @@ def test_the_echo_of_a_write_before_any_status_is_ignored() -> None:
     ctx.own_versions[KEY] = {"5"}
     assert is_echo(ctx, KEY, event("5", 1, None))
     assert not is_echo(ctx, KEY, event("6", 1, None))  # someone else's write
+
+
+async def test_an_event_that_overtakes_the_answer_to_an_own_write_waits_for_it() -> None:
+    """The watch event of a status write can arrive before the write's answer: it is held (as the
+    informer's handler does while ``ctx.writing`` has the resource) and handled once the answer
+    is known, when it is recognised as the echo."""
+    ctx = context()
+    replayed: list[tuple[str, bool]] = []
+
+    def replay(body: Any, kind: str) -> None:
+        replayed.append((body["metadata"]["resourceVersion"], is_echo(ctx, KEY, body)))
+
+    ctx.replay = replay
+    body = {"apiVersion": "greenshift.io/v1alpha1", "kind": "DocumentSource", **event("10", 1, None)}
+    body["metadata"]["namespace"] = KEY.namespace
+    answer = {
+        **body,
+        "metadata": {**body["metadata"], "resourceVersion": "11"},
+        "status": {"observedGeneration": 1},
+    }
+
+    async def merge_patch(*_: Any, **__: Any) -> dict[str, Any]:
+        ctx.writing[KEY].append((answer, "MODIFIED"))  # the echo overtakes the answer
+        assert replayed == []
+        return answer
+
+    ctx.client.merge_patch = merge_patch  # type: ignore[method-assign]
+    assert await write_status(ctx, body, {"observedGeneration": 1})
+    assert replayed == [("11", True)]
+    assert KEY not in ctx.writing

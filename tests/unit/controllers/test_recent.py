@@ -56,3 +56,43 @@ def test_custom_resources_prefer_the_newer_body_and_are_forgotten_on_deletion() 
     assert recent.newest(child("identity", 2, owner=None), key) == mine
     recent.forget(mine)
     assert recent.newest(None, key) is None
+
+
+KEY = ("v1", "ConfigMap", "wallet-bosa", "a")
+
+
+def test_an_event_that_overtakes_the_answer_to_its_own_write_wakes_nothing() -> None:
+    recent = RecentWrites()
+    woken: list[ObjectKey] = []
+    recent.on_foreign = woken.append
+    recent.writing(OWNER, KEY)
+    assert recent.hold(child("a", 9), deleted=False)  # the echo, before the answer
+    recent.wrote(child("a", 9))
+    recent.written(KEY, {9})
+    assert woken == []
+    assert not recent.hold(child("a", 10), deleted=False)  # nothing in flight any more
+
+
+def test_another_change_or_a_deletion_held_during_a_write_wakes_the_owner_once_answered() -> None:
+    for event, deleted in ((child("a", 8), False), (child("a", 9), True)):
+        recent = RecentWrites()
+        woken: list[ObjectKey] = []
+        recent.on_foreign = woken.append
+        recent.writing(OWNER, KEY)
+        assert recent.hold(event, deleted=deleted)
+        assert woken == []  # not before the answer
+        recent.written(KEY, {9})
+        assert woken == [OWNER]
+
+
+def test_a_failed_write_wakes_the_owner_for_what_it_held_and_other_owners_are_never_held() -> None:
+    recent = RecentWrites()
+    woken: list[ObjectKey] = []
+    recent.on_foreign = woken.append
+    recent.writing(OWNER, KEY)
+    assert not recent.hold(
+        child("a", 5, owner=ObjectKey("DocumentSource", "wallet-bosa", "other")), deleted=False
+    )
+    assert recent.hold(child("a", 6), deleted=False)
+    recent.written(KEY, set())
+    assert woken == [OWNER]
