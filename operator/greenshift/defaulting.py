@@ -7,6 +7,7 @@ default is written twice.
 """
 
 import copy
+import datetime
 from typing import Any
 
 Schema = dict[str, Any]
@@ -19,7 +20,20 @@ def apply_defaults(schema: Schema, value: Any) -> Any:
     is present; defaults are themselves defaulted (a defaulted object gets its nested
     defaults), and list items and additionalProperties are walked too.
     """
-    return default_in_place(schema, copy.deepcopy(value))
+    return default_in_place(schema, json_copy(value))
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of parsed JSON or safe-loaded YAML: its only containers are dicts and lists,
+    and everything else in it (strings, numbers, booleans, None, dates) is immutable. Several
+    times faster than ``copy.deepcopy``, which renders spent a third of their time in."""
+    if type(value) is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [json_copy(item) for item in value]
+    return (
+        value if isinstance(value, str | int | float | bool | None | datetime.date) else copy.deepcopy(value)
+    )
 
 
 def default_in_place(schema: Schema, value: Any) -> Any:
@@ -33,7 +47,7 @@ def _default(schema: Schema, value: Any) -> Any:
         properties: dict[str, Schema] = schema.get("properties", {})
         for key, sub in properties.items():
             if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
+                value[key] = json_copy(sub["default"])
             if key in value:
                 value[key] = _default(sub, value[key])
         extra = schema.get("additionalProperties")

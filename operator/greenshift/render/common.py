@@ -56,8 +56,14 @@ _NOT_YAML_SAFE = re.compile(
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-# The values printed by the render in progress, when it renders with slots.
-_SLOTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("greenshift_slots", default=None)
+class _Slots(list[str]):
+    """The values printed by a render in progress, as JSON; ``long_number`` once one of them may
+    hold an integer beyond 64 bits (only those written by ``json``: orjson refuses them)."""
+
+    long_number = False
+
+
+_SLOTS: contextvars.ContextVar[_Slots | None] = contextvars.ContextVar("greenshift_slots", default=None)
 _SLOT = re.compile(r'"@@greenshift-slot-(\d+)@@"')
 _SLOT_MARK = "@@greenshift-slot-"
 _LONG_NUMBER = re.compile(r"\d{19}")
@@ -71,24 +77,36 @@ def to_json(value: Any) -> JsonText:
     surrogate pairs, which YAML decodes as two separate characters); only characters that
     YAML cannot carry literally are escaped.
     """
-    text = _dumps(value)
-    encoded = _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    text, exact = _dumps(value)
+    if text.isascii() and "\x7f" not in text:  # JSON escapes the other ASCII controls
+        encoded = text
+    else:
+        encoded = _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     slots = _SLOTS.get()
     if slots is None:
         return JsonText(encoded)
+    if not exact and _LONG_NUMBER.search(encoded):
+        slots.long_number = True
     slots.append(encoded)
     return JsonText(f'"{_SLOT_MARK}{len(slots) - 1}@@"')
 
 
-def _dumps(value: Any) -> str:
-    """Plain scalars through orjson, which writes what ``json`` writes, faster; anything else
-    through ``json``, which refuses NaN and infinities where orjson would write null."""
-    if isinstance(value, str | int | bool):
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:  # an integer beyond 64 bits
-            pass
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+def _dumps(value: Any) -> tuple[str, bool]:
+    """``value`` as JSON, and whether orjson wrote it (then it holds no integer beyond 64 bits).
+
+    orjson reads back as the same value what ``json`` writes, faster; ``json`` writes what orjson
+    cannot say exactly: integers beyond 64 bits and non-string keys (orjson refuses them), and
+    NaN and infinities (orjson writes null, ``json`` refuses them: a render error). A ``null``
+    in orjson's text may be such a float, so that text is written again by ``json``.
+    """
+    try:
+        raw = orjson.dumps(value)
+    except TypeError:
+        pass
+    else:
+        if b"null" not in raw or value is None:
+            return raw.decode(), True
+    return json.dumps(value, ensure_ascii=False, allow_nan=False), False
 
 
 def sorted_json(value: Any, *, indent: bool = False) -> bytes:
@@ -148,8 +166,13 @@ def _shape(template: str, slotted: str) -> str | None:
     return shape if whole == shape.count(_SLOT_MARK) else None  # a slot inside a longer scalar
 
 
+@functools.lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _long_number_in(shape: str) -> bool:
+    return _LONG_NUMBER.search(shape) is not None
+
+
 def _render_fast(template: jinja2.Template, name: str, context: dict[str, Any]) -> Manifest | None:
-    slots: list[str] = []
+    slots = _Slots()
     token = _SLOTS.set(slots)
     try:
         slotted = template.render(**context)
@@ -160,7 +183,8 @@ def _render_fast(template: jinja2.Template, name: str, context: dict[str, Any]) 
         return None
     text = _SLOT.sub(lambda m: slots[int(m.group(1))], shape)
     # orjson reads an integer beyond 64 bits as a float; json keeps it whole (as YAML does).
-    loads = json.loads if _LONG_NUMBER.search(text) else orjson.loads
+    # Only the values can hold one (the shape's own numbers are checked once, with the shape).
+    loads = json.loads if slots.long_number or _long_number_in(shape) else orjson.loads
     try:
         filled = loads(text)
     except ValueError:

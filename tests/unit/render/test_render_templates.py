@@ -89,15 +89,23 @@ def test_output_must_be_the_expected_object() -> None:
         render_template("tenant/namespace.yaml.j2", api_version="v1", kind="ConfigMap", metadata=meta)
 
 
-@given(JSON)
+@given(JSON | st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.none(), max_size=4))
 @example(-9223372036854775809)  # beyond 64 bits: orjson would read it as a float
 @example([2**70, {"k": -(2**65)}])
+@example([1.5, None, {"k": None, "\x7f": "\u2028"}])  # a null orjson wrote is written by json again
 def test_a_slotted_value_reads_back_as_yaml_reads_it(value: object) -> None:
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{ meta | tojson }}\ndata: {x: {{ value | tojson }}}\n"
     template = environment().from_string(text)
     context = {"meta": {"name": "n"}, "value": value}
     plain = yaml.safe_load(template.render(**context))
     assert common._render_fast(template, f"test-{text}", context) == plain
+
+
+@pytest.mark.parametrize("value", [float("nan"), [1, float("inf")], {"k": [float("-inf")]}])
+def test_non_finite_numbers_are_refused_wherever_they_are(value: object) -> None:
+    """orjson would write null for them; json refuses them, and so does the render."""
+    with pytest.raises(ValueError, match="JSON compliant"):
+        to_json(value)
 
 
 @pytest.mark.parametrize(

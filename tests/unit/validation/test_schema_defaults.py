@@ -1,10 +1,13 @@
 """Every default of the contract is a CRD default, so defaulting fills it in."""
 
+import copy
+import datetime
 from typing import Any
 
 import pytest
 from samples import fresh
 
+from greenshift.defaulting import json_copy
 from greenshift.schemas import with_defaults
 
 
@@ -96,3 +99,13 @@ def test_defaulting_does_not_touch_the_input() -> None:
     source = fresh("DocumentSource")
     with_defaults(source)
     assert source == fresh("DocumentSource")
+
+
+def test_json_copy_is_a_deep_copy_of_parsed_json_and_yaml() -> None:
+    value = {"a": [1, 2.5, None, True, {"b": "c"}], "when": datetime.date(2026, 11, 28), "s": {1, 2}}
+    copied = json_copy(value)
+    assert copied == copy.deepcopy(value)
+    copied["a"][4]["b"] = "changed"
+    copied["s"].add(3)  # anything that is not JSON is deep-copied too
+    assert value["a"][4]["b"] == "c"
+    assert value["s"] == {1, 2}
