@@ -52,7 +52,7 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
     desired = ctx.desired(
         key,
         fingerprint(source, tenant),
-        lambda: render_document_source(dict(source), dict(tenant), ctx.config),
+        lambda: render_document_source(dict(source), dict(tenant), ctx.config, defaulted=True),
     )
     result = await apply_children(
         ctx,

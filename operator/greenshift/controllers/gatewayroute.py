@@ -36,7 +36,7 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
         ctx.desired(
             key,
             fingerprint(route, tenant),
-            lambda: render_gateway_route(dict(route), dict(tenant), ctx.config),
+            lambda: render_gateway_route(dict(route), dict(tenant), ctx.config, defaulted=True),
         )
         if tenant and accepted.status == "True"
         else []

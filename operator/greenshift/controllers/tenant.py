@@ -39,7 +39,9 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
     if refusal is not None:
         await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=refusal))
         return
-    desired = ctx.desired(key, fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config))
+    desired = ctx.desired(
+        key, fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config, defaulted=True)
+    )
     result = await apply_children(
         ctx,
         tenant,

@@ -9,6 +9,7 @@ import base64
 import json
 import ssl
 import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -16,6 +17,7 @@ from typing import Any, Self
 import aiohttp
 import kopf
 import orjson
+import yarl
 
 from greenshift.constants import FIELD_MANAGER
 from greenshift.kube.errors import PermanentApiError, api_error
@@ -77,10 +79,11 @@ class KubeClient:
         """One HTTP call; returns the decoded JSON body, ``None`` for an empty one."""
         data = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else {}
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        # Encoded already (names are DNS labels, the query is urlencoded): yarl need not parse it.
+        url = yarl.URL(self.server + path + query, encoded=True)
         try:
-            async with self._client().request(
-                method, self.server + path, params=params, data=data, headers=headers
-            ) as response:
+            async with self._client().request(method, url, data=data, headers=headers) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     text = raw.decode("utf-8", errors="replace")

@@ -76,14 +76,18 @@ def connector_settings(source: Manifest) -> dict[str, Any]:
     return settings
 
 
-def render_document_source(source: Manifest, tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
+def render_document_source(
+    source: Manifest, tenant: Manifest, config: PlatformConfig, *, defaulted: bool = False
+) -> list[Manifest]:
     """The source's children in apply order: ConfigMap, PVC, Deployment, Service, HPA, PDB, ServiceMonitor.
 
     All children are owned by the DocumentSource, except the cache PVC when
     ``cache.retainOnDelete`` is true (the default): that volume survives the source.
+    ``defaulted``: both come from the API server, which applied the CRDs' defaults.
     """
-    source = with_defaults(source)
-    tenant = with_defaults(tenant)
+    if not defaulted:
+        source = with_defaults(source)
+        tenant = with_defaults(tenant)
     spec = source["spec"]
     name = str(source["metadata"]["name"])
     namespace = str(source["metadata"].get("namespace") or tenant_namespace(tenant))

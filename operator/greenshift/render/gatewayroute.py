@@ -107,13 +107,17 @@ def haproxy_annotations(route: Manifest) -> dict[str, str]:
     return notes
 
 
-def render_gateway_route(route: Manifest, tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
+def render_gateway_route(
+    route: Manifest, tenant: Manifest, config: PlatformConfig, *, defaulted: bool = False
+) -> list[Manifest]:
     """The route's children in apply order: the Certificate (if any), then the gateway object.
 
-    A route of a suspended tenant has no children: it is unpublished.
+    A route of a suspended tenant has no children: it is unpublished. ``defaulted``: both come
+    from the API server, which applied the CRDs' defaults.
     """
-    route = with_defaults(route)
-    tenant = with_defaults(tenant)
+    if not defaulted:
+        route = with_defaults(route)
+        tenant = with_defaults(tenant)
     if tenant["spec"]["suspended"]:
         return []
     spec = route["spec"]

@@ -32,14 +32,16 @@ DISPLAY_NAME_ANNOTATION = "greenshift.io/display-name"
 AGENCY_LABEL = "greenshift.io/agency"
 
 
-def render_tenant(tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
+def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool = False) -> list[Manifest]:
     """The tenant's children in apply order: Namespace, quota, limits, network policies, bindings.
 
     The Namespace deliberately has no owner reference: garbage collection must never be able
     to delete a namespace (and the volumes in it). The operator's finalizer applies the
     tenant's deletionPolicy instead. The namespaced children are owned by the tenant.
+    ``defaulted``: it comes from the API server, which applied the CRD's defaults.
     """
-    tenant = with_defaults(tenant)
+    if not defaulted:
+        tenant = with_defaults(tenant)
     spec = tenant["spec"]
     name = str(tenant["metadata"]["name"])
     namespace = tenant_namespace(tenant)

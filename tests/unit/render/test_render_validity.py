@@ -1,5 +1,6 @@
 """Every rendered object is valid, Pod Security restricted, isolated, injection-proof and deterministic."""
 
+import copy
 import itertools
 import json
 from typing import Any
@@ -30,6 +31,7 @@ from greenshift.render import (
     render_tenant,
 )
 from greenshift.render.common import sorted_json
+from greenshift.schemas import with_defaults
 
 FLAVORS = ["ingress", "gateway-api", "openshift-route"]
 
@@ -317,3 +319,27 @@ def test_sorted_json_writes_the_bytes_json_wrote() -> None:
     for child in children:
         assert sorted_json(child) == json.dumps(child, sort_keys=True, separators=(",", ":")).encode()
         assert sorted_json(child, indent=True) == json.dumps(child, indent=2, sort_keys=True).encode()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_objects_the_api_server_defaulted_render_the_same_and_are_left_alone(flavor: str) -> None:
+    """The operator renders objects the API server already defaulted (``defaulted=True``): the
+    same children as from a file, and its objects (shared with its caches) are not modified."""
+    cfg = config(gateway={"flavor": flavor}, monitoring={"prometheusOperator": True})
+    for ten in (
+        tenant(),
+        tenant(tier="critical", egress={"allowedCIDRs": ["10.0.0.0/8"]}),
+        tenant(suspended=True),
+    ):
+        owner = with_defaults(live(ten))
+        src = with_defaults(live(source()))
+        rt = with_defaults(live(route(tls={"secretName": "wallet-tls"})))
+        before = copy.deepcopy([owner, src, rt])
+        assert render_tenant(owner, cfg, defaulted=True) == render_tenant(live(ten), cfg)
+        assert render_document_source(src, owner, cfg, defaulted=True) == render_document_source(
+            live(source()), live(ten), cfg
+        )
+        assert render_gateway_route(rt, owner, cfg, defaulted=True) == render_gateway_route(
+            live(route(tls={"secretName": "wallet-tls"})), live(ten), cfg
+        )
+        assert [owner, src, rt] == before
