@@ -29,7 +29,9 @@ class Context:
     config: PlatformConfig
     settings: kopf.OperatorSettings
     queue: WorkQueue[ObjectKey]
-    indices: Mapping[str, Mapping[Any, Any]]  # the fact index (fact_index) and the Services' index
+    indices: Mapping[
+        str, Mapping[Any, Any]
+    ]  # the fact index (fact_index), the Services' and Namespaces' ones
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)
@@ -86,6 +88,10 @@ class Context:
     def has_child(self, owner: ObjectKey, key: tuple[str, str, str, str]) -> bool:
         """Whether ``owner`` has this child, without decoding its children."""
         return self.child_cache.has(owner, key) or self.recent.wrote_child(owner, key)
+
+    def namespace_tenant(self, namespace: str) -> str | None:
+        """The tenant label of the Namespace ``namespace`` ("" for none), None when it does not exist."""
+        return _first_of(self.indices["namespaces"].get(("", namespace)))  # type: ignore[no-any-return]
 
     def service(self, namespace: str, name: str) -> Body | None:
         return _first_of(self.indices["services"].get((namespace, name)))  # type: ignore[no-any-return]

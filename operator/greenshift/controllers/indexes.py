@@ -6,14 +6,14 @@ functions, unit-testable.
 
 The facts of the custom resources share one index, ``greenshift``, under keys tagged with
 their facet (``("resource", key)``, ``("tenant_namespace", namespace)``, ...), kept by the
-operator (``fact_index``); ``services`` gives each Service's type and ports to the Services'
-informer (``service_watch``).
+operator (``fact_index``); ``services`` (each Service's type and ports) and ``namespaces``
+(each Namespace's tenant label) index the informers of those kinds (``indexed_watch``).
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LABEL
 from greenshift.controllers.keys import key_of
 from greenshift.controllers.packing import compact, pack
 from greenshift.naming import tenant_namespace
@@ -63,6 +63,12 @@ def services(body: Any, **_: Any) -> dict[Any, Any]:
             "ports": spec.get("ports") or [],
         }
     }
+
+
+def namespaces(body: Any, **_: Any) -> dict[Any, Any]:
+    """Each Namespace and the tenant its label names ("" for none): whether a tenant may have it."""
+    meta = body["metadata"]
+    return {("", meta["name"]): str((meta.get("labels") or {}).get(TENANT_LABEL, ""))}
 
 
 INDEX = "greenshift"

@@ -3,7 +3,6 @@
 from collections.abc import Mapping
 from typing import Any
 
-from greenshift.constants import TENANT_LABEL
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
@@ -87,9 +86,8 @@ async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Cond
             f"The tenant's namespace is {recorded}; it cannot move to {namespace}.",
         )
     if not ctx.has_child(key_of(tenant), ("v1", "Namespace", "", namespace)):
-        existing = await ctx.client.get(NAMESPACE, None, namespace)
-        labels = (existing or {}).get("metadata", {}).get("labels") or {}
-        if existing is not None and labels.get(TENANT_LABEL) != name:
+        labelled = ctx.namespace_tenant(namespace)  # the Namespaces' informer: no GET per tenant
+        if labelled is not None and labelled != name:
             return Condition(
                 "NamespaceReady",
                 "False",

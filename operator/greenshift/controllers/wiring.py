@@ -27,11 +27,11 @@ from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.fact_index import FactIndex
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
+from greenshift.controllers.indexed_watch import NAMESPACES, SERVICES, IndexedWatcher
 from greenshift.controllers.informer import Informer
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
 from greenshift.controllers.queue import Requeue, WorkQueue
 from greenshift.controllers.resource_watch import ResourceWatcher
-from greenshift.controllers.service_watch import SERVICES, ServiceWatcher
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ApiError, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.leader import LeaderElection, LeaseOptions
@@ -99,7 +99,8 @@ class Runtime:
     namespaces: tuple[str, ...] = ()  # where sources, routes and Services are watched; () for all
     watcher: ChildWatcher | None = field(default=None, repr=False)
     resources: ResourceWatcher | None = field(default=None, repr=False)
-    services: ServiceWatcher | None = field(default=None, repr=False)
+    services: IndexedWatcher | None = field(default=None, repr=False)
+    namespace_watch: IndexedWatcher | None = field(default=None, repr=False)
     facts: FactIndex = field(default_factory=FactIndex, repr=False)
     loaded: bool = field(default=False, repr=False)
     """Whether the start-up LISTs have filled the indexes (the webhook answers only then)."""
@@ -124,12 +125,24 @@ class Runtime:
         client = KubeClient(self.connection)
         namespaces: list[str | None] = list(self.namespaces) or [None]
         child_cache = ChildCache()
-        self.services = ServiceWatcher(
+        self.services = IndexedWatcher(
             client,
+            SERVICES,
             namespaces,
+            indexes.services,
             child_cache,
             lambda body, kind: _on_service_event(self, body, kind),
             lambda keys: _wake_services(self, keys),
+            timeout_seconds=self.watch_timeout,
+        )
+        self.namespace_watch = IndexedWatcher(
+            client,
+            NAMESPACES,
+            [None],  # cluster-scoped
+            indexes.namespaces,
+            child_cache,
+            lambda body, kind: _child_changed(ctx, body, kind),
+            lambda _: _wake_all(ctx, ctx.child_cache.owners_of_kind(NAMESPACES.api_version, NAMESPACES.kind)),
             timeout_seconds=self.watch_timeout,
         )
         self.context = Context(
@@ -137,7 +150,11 @@ class Runtime:
             config=self.config,
             settings=settings,
             queue=queue,
-            indices={indexes.INDEX: self.facts, "services": self.services.index},
+            indices={
+                indexes.INDEX: self.facts,
+                "services": self.services.index,
+                "namespaces": self.namespace_watch.index,
+            },
             events=EventPoster(client),
             child_cache=child_cache,
             replay=lambda body, kind: _on_resource_event(self, body, kind),
@@ -153,7 +170,7 @@ class Runtime:
         )
         self.watcher = ChildWatcher(
             client,
-            child_resources(self.config),
+            [ref for ref in child_resources(self.config) if ref != NAMESPACES],  # all are watched above
             ctx.child_cache,
             lambda body, kind: _child_changed(ctx, body, kind),
             lambda owners: _wake_all(ctx, owners),
@@ -202,7 +219,8 @@ class Runtime:
         return self.loaded and self.lease is None
 
     def _informers(self) -> list[Informer]:
-        return [i for i in (self.resources, self.services, self.watcher) if i is not None]
+        informers = (self.resources, self.services, self.namespace_watch, self.watcher)
+        return [i for i in informers if i is not None]
 
     async def stop(self) -> None:
         if self.web is not None:
