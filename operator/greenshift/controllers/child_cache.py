@@ -42,6 +42,11 @@ class ChildCache:
     def children(self, owner: ObjectKey) -> list[Body]:
         return [unpack(entry.packed) for entry in self._by_owner.get(owner, {}).values()]
 
+    def get(self, owner: ObjectKey, key: ChildKey) -> Body | None:
+        """One child of ``owner`` (only it is unpacked), None if not cached."""
+        entry = self._by_owner.get(owner, {}).get(key)
+        return unpack(entry.packed) if entry is not None else None
+
     def has(self, owner: ObjectKey, key: ChildKey) -> bool:
         """Whether ``owner`` has this child (nothing is unpacked)."""
         return key in self._by_owner.get(owner, {})

@@ -77,3 +77,13 @@ def test_the_owners_of_a_kind_are_known_without_unpacking() -> None:
     cache.upsert(child("s", 2, kind="Service"))
     assert cache.owners_of_kind("v1", "ConfigMap") == {OWNER}
     assert cache.owners_of_kind("v1", "Secret") == set()
+
+
+def test_one_child_is_read_without_its_siblings() -> None:
+    cache = ChildCache()
+    cache.upsert(child("a", 1))
+    cache.upsert(child("b", 2))
+    found = cache.get(OWNER, ("v1", "ConfigMap", "ns", "b"))
+    assert found is not None
+    assert found["metadata"]["resourceVersion"] == "2"
+    assert cache.get(OWNER, ("v1", "ConfigMap", "ns", "c")) is None
