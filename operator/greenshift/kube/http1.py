@@ -1,0 +1,145 @@
+"""A lean HTTP/1.1 client for the operator's requests to the API server (not its watches).
+
+Measured against the embedded API server, aiohttp's client machinery cost about 94 us of the
+operator's CPU per request, against 23 us for a plain exchange over asyncio streams; at a
+thousand tenants the operator makes about 22 000 requests on creation, so it was a quarter of
+its CPU. This client does exactly what those requests need and nothing else: keep-alive
+connections to one server (plain or TLS), a request with a complete body, a response framed by
+Content-Length, chunked transfer coding, or the end of the connection. No redirects, cookies,
+proxies or compression (the operator asks for none). Watches stay on aiohttp.
+
+A request that fails on a connection reused from the pool before any byte of the answer came
+back is sent once more on a new connection: the server may have closed the idle connection
+meanwhile (as HTTP clients do; the operator's writes are idempotent: apply, merge patch,
+delete, and a repeated create answers 409).
+"""
+
+import asyncio
+import ssl
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Headers = dict[str, str]
+
+
+class StaleConnection(ConnectionError):
+    """The server closed a kept-alive connection before answering: safe to send again."""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Headers  # lower-case names
+    body: bytes
+
+
+@dataclass
+class _Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Http1Pool:
+    """Keep-alive HTTP/1.1 connections to one server, at most ``limit`` at a time."""
+
+    def __init__(
+        self, server: str, *, ssl_context: ssl.SSLContext | None, headers: Mapping[str, str], limit: int
+    ) -> None:
+        parts = urllib.parse.urlsplit(server)
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._ssl = ssl_context
+        netloc = f"[{self._host}]" if ":" in self._host else self._host
+        head = {"Host": f"{netloc}:{self._port}", **headers}
+        self._head = "".join(f"{name}: {value}\r\n" for name, value in head.items()).encode("latin-1")
+        self._prefix = parts.path.rstrip("/")
+        self._slots = asyncio.Semaphore(limit)
+        self._idle: list[_Connection] = []
+
+    async def request(self, method: str, target: str, body: bytes | None, content_type: str) -> Response:
+        """One exchange; ``target`` is the path and query, already encoded."""
+        head = b"%s %s HTTP/1.1\r\n%s" % (method.encode(), (self._prefix + target).encode(), self._head)
+        if body is not None:
+            head += b"Content-Type: %s\r\nContent-Length: %d\r\n" % (content_type.encode(), len(body))
+        message = head + b"\r\n" + (body or b"")
+        async with self._slots:
+            connection = self._idle.pop() if self._idle else None
+            if connection is not None:
+                try:
+                    return await self._exchange(connection, message)
+                except StaleConnection:
+                    pass  # closed by the server while idle: once more, on a new connection
+            return await self._exchange(await self._connect(), message)
+
+    async def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+    async def _connect(self) -> _Connection:
+        reader, writer = await asyncio.open_connection(
+            self._host, self._port, ssl=self._ssl, server_hostname=self._host if self._ssl else None
+        )
+        return _Connection(reader, writer)
+
+    async def _exchange(self, connection: _Connection, message: bytes) -> Response:
+        keep = False
+        try:
+            try:
+                connection.writer.write(message)
+                status_line = await connection.reader.readline()
+            except (OSError, EOFError) as exc:  # reset or closed before any byte of an answer
+                raise StaleConnection(f"{type(exc).__name__}: {exc}") from exc
+            if not status_line:
+                raise StaleConnection("the server closed the connection")
+            response, keep = await _read_response(connection.reader, status_line)
+            return response
+        finally:
+            if keep:
+                self._idle.append(connection)
+            else:  # closed by the server, an error, a timeout or a cancellation: state unknown
+                connection.close()
+
+
+async def _read_response(reader: asyncio.StreamReader, status_line: bytes) -> tuple[Response, bool]:
+    """The response after its status line, and whether the connection can serve another one."""
+    version, _, rest = status_line.decode("latin-1").partition(" ")
+    if not version.startswith("HTTP/1.") or not rest[:3].isdigit():
+        raise ConnectionError(f"not an HTTP/1.1 response: {status_line[:80]!r}")
+    status = int(rest[:3])
+    headers: Headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b"\n"):
+        if not line:
+            raise ConnectionError("the connection ended within the response headers")
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = await _read_chunked(reader)
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif status in (204, 304) or status < 200:
+        body = b""
+    else:  # framed by the end of the connection
+        body, keep = await reader.read(), False
+    return Response(status, headers, body), keep
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        size_line = await reader.readline()
+        if not size_line:
+            raise ConnectionError("the connection ended within a chunked body")
+        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while (trailer := await reader.readline()) not in (b"\r\n", b"\n"):
+                if not trailer:
+                    raise ConnectionError("the connection ended within the trailers")
+            return b"".join(chunks)
+        chunks.append(await reader.readexactly(size))
+        await reader.readexactly(2)  # the CRLF after the chunk
