@@ -43,24 +43,25 @@ class ChildWatcher(Informer):
         self._listed: dict[Stream, set[ChildKey]] = {}
         self._owners: dict[Stream, set[ObjectKey]] = {}
 
-    def listing(self, stream: Stream) -> None:
+    def listing(self, stream: Stream, *, gap: bool) -> None:
         ref = stream[0]
         self._listed[stream] = set()
-        self._owners[stream] = self._cache.owners_of_kind(ref.api_version, ref.kind)  # before, then after
+        if gap:  # the owners to wake: before the LIST, then those it finds
+            self._owners[stream] = self._cache.owners_of_kind(ref.api_version, ref.kind)
 
     def page(self, stream: Stream, items: list[Body]) -> None:
         for item in items:
             self._cache.upsert(item)
             self._listed[stream].add(object_key_of(item))
-            if owner := owner_of(item):
-                self._owners[stream].add(owner)
+            owners = self._owners.get(stream)
+            if owners is not None and (owner := owner_of(item)):
+                owners.add(owner)
 
     def listed(self, stream: Stream, version: str, *, gap: bool) -> None:
         ref = stream[0]
         self._cache.keep_only(ref.api_version, ref.kind, self._listed.pop(stream))
-        owners = self._owners.pop(stream)
         if gap:
-            self._on_owners(owners)
+            self._on_owners(self._owners.pop(stream))
 
     def event(self, stream: Stream, body: Body, kind: str) -> None:
         self._on_event(body, kind)

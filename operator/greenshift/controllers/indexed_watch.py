@@ -48,7 +48,7 @@ class IndexedWatcher(Informer):
         self._listed: dict[Stream, set[Key]] = {}
         self._owned: dict[Stream, set[ChildKey]] = {}
 
-    def listing(self, stream: Stream) -> None:
+    def listing(self, stream: Stream, *, gap: bool) -> None:
         self._listed[stream] = set()
         self._owned[stream] = set()
 

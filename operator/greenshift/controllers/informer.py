@@ -44,8 +44,8 @@ class Informer(ABC):
         self._tasks: list[asyncio.Task[None]] = []
 
     @abstractmethod
-    def listing(self, stream: Stream) -> None:
-        """A LIST of ``stream`` starts."""
+    def listing(self, stream: Stream, *, gap: bool) -> None:
+        """A LIST of ``stream`` starts (``gap``: see ``listed``)."""
 
     @abstractmethod
     def page(self, stream: Stream, items: list[Body]) -> None:
@@ -62,7 +62,7 @@ class Informer(ABC):
 
     async def relist(self, stream: Stream, *, gap: bool = False) -> None:
         ref, namespace = stream
-        self.listing(stream)
+        self.listing(stream, gap=gap)
         version = ""
         async for items, page_version in self._client.list_pages(
             ref, namespace, label_selector=self._selector

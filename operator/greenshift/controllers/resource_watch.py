@@ -36,7 +36,7 @@ class ResourceWatcher(Informer):
         self._on_gap = on_gap
         self._listed: dict[Stream, set[ObjectKey]] = {}
 
-    def listing(self, stream: Stream) -> None:
+    def listing(self, stream: Stream, *, gap: bool) -> None:
         self._listed[stream] = set()
 
     def page(self, stream: Stream, items: list[Body]) -> None:
