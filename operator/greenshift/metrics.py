@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -144,7 +144,9 @@ class _StateCollector(Collector):
 class OperatorMetrics:
     """One operator's metrics; ``registry`` is what ``/metrics`` exposes."""
 
-    def __init__(self, state: Callable[[], ClusterState | None]) -> None:
+    def __init__(
+        self, state: Callable[[], ClusterState | None], leading: Callable[[], bool] = lambda: True
+    ) -> None:
         self.registry = CollectorRegistry()
         self.reconciles = Counter(
             "greenshift_reconciles",
@@ -165,6 +167,12 @@ class OperatorMetrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        leader = Gauge(
+            "greenshift_leader",
+            "1 while this operator reconciles (it holds the Lease, or runs standalone), else 0.",
+            registry=self.registry,
+        )
+        leader.set_function(lambda: float(leading()))
         self.registry.register(_StateCollector(state))
 
     @contextmanager

@@ -112,7 +112,7 @@ class Runtime:
     _electing: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.metrics = OperatorMetrics(self.state)
+        self.metrics = OperatorMetrics(self.state, lambda: self.leading)
 
     def state(self) -> ClusterState | None:
         """What the indexes hold now (for the HTTP server and metrics); None before start."""

@@ -32,6 +32,8 @@ async def test_only_the_lease_holder_reconciles_and_the_other_takes_over_when_it
             assert not standby.runtime.leading
             assert p.operator.runtime is not None
             assert p.operator.runtime.leading
+            assert _leader_metric(standby) == 0
+            assert _leader_metric(p.operator) == 1
             await p.operator.stop()  # releases the Lease
             await eventually(lambda: _leading(standby), what="the standby to take over")
             await onboard(p.kube, "led-by-second")  # reconciled by the new leader
@@ -45,9 +47,15 @@ async def test_only_the_lease_holder_reconciles_and_the_other_takes_over_when_it
             lease = await p.kube.get(LEASES, "default", "greenshift-test")
             assert lease is not None
             assert lease["spec"]["holderIdentity"] == second
+            assert _leader_metric(standby) == 1
         finally:
             await standby.stop()
 
 
 async def _leading(operator: Operator) -> bool:
     return operator.runtime is not None and operator.runtime.leading
+
+
+def _leader_metric(operator: Operator) -> float | None:
+    assert operator.runtime is not None
+    return operator.runtime.metrics.registry.get_sample_value("greenshift_leader")

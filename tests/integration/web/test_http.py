@@ -74,6 +74,7 @@ def test_metrics_have_the_documented_names_and_labels(platform: Platform) -> Non
         "greenshift_reconciles": ("counter", {"kind", "result"}),
         "greenshift_reconcile_errors": ("counter", {"kind", "class"}),
         "greenshift_reconcile_duration_seconds": ("histogram", {"kind"}),
+        "greenshift_leader": ("gauge", set()),
         "greenshift_resources": ("gauge", {"kind", "ready"}),
         "greenshift_route_conflicts": ("gauge", set()),
         "greenshift_tenants": ("gauge", set()),
@@ -95,6 +96,7 @@ def test_metrics_have_the_documented_names_and_labels(platform: Platform) -> Non
     assert samples[("greenshift_resources", (("kind", "GatewayRoute"), ("ready", "True")))] == len(routes)
     assert samples[("greenshift_resources", (("kind", "GatewayRoute"), ("ready", "False")))] == 0
     assert samples[("greenshift_route_conflicts", ())] == 0
+    assert samples[("greenshift_leader", ())] == 1  # standalone: it always reconciles
     assert samples[("greenshift_reconciles_total", (("kind", "WalletTenant"), ("result", "success")))] >= len(
         tenants
     )
