@@ -21,7 +21,7 @@ import functools
 import importlib.resources
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import orjson
@@ -53,7 +53,21 @@ _NOT_YAML_SAFE = re.compile(
 
 
 # libyaml's loader when PyYAML has it (about ten times faster), with the same safe semantics.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SAFE_LOADER(_BaseLoader):
+    """YAML 1.1's safe loader that also reads a JSON number with an exponent and no dot (``1e-05``,
+    as ``tojson`` writes small and large floats) as the float it is, not as a string: the plain
+    path must read every value as the JSON fast path does."""
+
+
+_SAFE_LOADER.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 class _Slots(list[str]):
