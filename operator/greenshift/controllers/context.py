@@ -29,9 +29,8 @@ class Context:
     config: PlatformConfig
     settings: kopf.OperatorSettings
     queue: WorkQueue[ObjectKey]
-    indices: Mapping[
-        str, Mapping[Any, Any]
-    ]  # the fact index (fact_index), the Services' and Namespaces' ones
+    # the fact index (fact_index), and the Services' and the Namespaces' indexes (indexed_watch)
+    indices: Mapping[str, Mapping[Any, Any]]
     events: EventPoster
     recent: RecentWrites = field(default_factory=RecentWrites)
     child_cache: ChildCache = field(default_factory=ChildCache)
