@@ -315,7 +315,7 @@ def configure_settings(
     """
     settings.posting.level = logging.INFO
     settings.posting.reporting_component = "greenshift-operator"
-    settings.watching.server_timeout = watch_timeout
+    settings.watching.server_timeout = int(watch_timeout)  # the API server refuses "300.0"
     settings.watching.client_timeout = watch_timeout + max(1.0, watch_timeout / 10)
     settings.networking.enforce_retry_after = True
 
