@@ -6,8 +6,13 @@ from typing import Any
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey
-from greenshift.controllers.lifecycle import apply_children, is_deleting, remove_finalizer, write_status
-from greenshift.controllers.recent import object_key_of, version_of
+from greenshift.controllers.lifecycle import (
+    apply_children,
+    is_deleting,
+    newest_child,
+    remove_finalizer,
+    write_status,
+)
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.spec_checks import source_problems
 from greenshift.render.documentsource import render_document_source
@@ -62,18 +67,10 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
         "Available",
         lambda failed: source_status(source, _deployment(ctx.children(key)), blocked=failed),
     )
-    deployment = _newest(ctx, key, _deployment(result.live.values()))
+    applied = _deployment(result.live.values())
+    deployment = None if applied is None else newest_child(ctx, key, applied)
     suspended = bool((tenant.get("spec") or {}).get("suspended"))
     await write_status(ctx, source, source_status(source, deployment, suspended=suspended))
-
-
-def _newest(ctx: Context, key: ObjectKey, applied: Body | None) -> Body | None:
-    """The Deployment as applied, or as watched if the watch already has a newer state of it (the
-    Deployment controller's status, which often arrives with the answer to the apply)."""
-    if applied is None:
-        return None
-    watched = ctx.child_cache.get(key, object_key_of(applied))
-    return watched if watched is not None and version_of(watched) > version_of(applied) else applied
 
 
 def _deployment(children: Any) -> Body | None:

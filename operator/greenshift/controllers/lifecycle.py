@@ -7,11 +7,20 @@ from greenshift.constants import FINALIZER
 from greenshift.controllers.children import SyncResult, sync_children
 from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
-from greenshift.controllers.keys import key_of
+from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.queue import Requeue
+from greenshift.controllers.recent import object_key_of, version_of
 from greenshift.kube import PermanentApiError, ref_for
 
 Body = Mapping[str, Any]
+
+
+def newest_child(ctx: Context, owner: ObjectKey, applied: Body) -> Body:
+    """A child as applied, or as watched if the watch already has a newer state of it (a
+    controller's status, e.g. the Deployment's or the ResourceQuota's, often arrives with the
+    answer to the apply)."""
+    watched = ctx.child_cache.get(owner, object_key_of(applied))
+    return watched if watched is not None and version_of(watched) > version_of(applied) else applied
 
 
 def is_deleting(body: Body) -> bool:

@@ -10,6 +10,7 @@ from greenshift.controllers.lifecycle import (
     apply_children,
     ensure_finalizer,
     is_deleting,
+    newest_child,
     remove_finalizer,
     write_status,
 )
@@ -23,6 +24,7 @@ NAMESPACE = ref_of_kind("v1", "Namespace")
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 RESERVED_PREFIXES = ("kube-", "openshift")
 USAGE_KEYS = ("requests.cpu", "requests.memory", "requests.storage")
+QUOTA_NAME = "greenshift-quota"
 
 
 async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
@@ -52,7 +54,8 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         "documentSources": ctx.count("DocumentSource", namespace),
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
     }
-    await write_status(ctx, tenant, tenant_status(tenant, namespace, result.live, usage))
+    live = {k: newest_child(ctx, key, body) for k, body in result.live.items()}
+    await write_status(ctx, tenant, tenant_status(tenant, namespace, live, usage))
 
 
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
@@ -126,15 +129,23 @@ def tenant_status(
                 "NamespaceReady", "True", "NamespaceActive", f"Namespace {namespace} is active."
             )
         policies = sum(1 for k in live if k[1] == "NetworkPolicy")
-        conditions = [
-            ns_condition,
-            Condition(
+        quota = live.get(("v1", "ResourceQuota", namespace, QUOTA_NAME))
+        if quota is not None and not quota_in_force(quota):
+            applied = Condition(
+                "PoliciesApplied",
+                "False",
+                "QuotaPending",
+                f"ResourceQuota {QUOTA_NAME} is applied; until the quota controller has computed its "
+                "usage the namespace admits no DocumentSource or GatewayRoute.",
+            )
+        else:
+            applied = Condition(
                 "PoliciesApplied",
                 "True",
                 "PoliciesApplied",
                 f"Quota, limits, {policies} network policies and role bindings are applied.",
-            ),
-        ]
+            )
+        conditions = [ns_condition, applied]
     ready = next((c for c in conditions if c.status != "True"), None)
     summary = (
         Condition("Ready", "False", ready.reason, ready.message)
@@ -156,6 +167,18 @@ def tenant_status(
     if not status["usage"]:
         del status["usage"]
     return status
+
+
+def quota_in_force(quota: Body) -> bool:
+    """Whether the quota controller has taken up every limit of the quota's spec.
+
+    Until it has, quota admission refuses every object the quota counts ("status unknown for
+    quota"): a tenant reports Ready only after that, so that a GitOps tool that waits for the
+    tenant never meets the refusal. Both sides are the API server's canonical quantities.
+    """
+    hard = (quota.get("spec") or {}).get("hard") or {}
+    enforced = (quota.get("status") or {}).get("hard") or {}
+    return all(enforced.get(resource) == value for resource, value in hard.items())
 
 
 async def finalize_tenant(ctx: Context, tenant: Body) -> None:

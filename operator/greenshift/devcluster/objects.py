@@ -387,6 +387,14 @@ class ObjectApi:
                     rt, None, key[3], lambda live: {**live, "status": status},
                     manager=API_SERVER, subresource="status", fields={"status": status},
                 )  # fmt: skip
+        elif rt.key == ("", "resourcequotas"):
+            hard = (obj.get("spec") or {}).get("hard") or {}
+            if (obj.get("status") or {}).get("hard") != hard:  # the quota controller takes it up
+                status = {**(obj.get("status") or {}), "hard": hard}
+                self.update(
+                    rt, key[2], key[3], lambda live: {**live, "status": status},
+                    manager=CONTROLLER_MANAGER, subresource="status", fields={"status": status},
+                )  # fmt: skip
         elif self.available_deployments and rt.key == ("apps", "deployments"):
             generation = obj["metadata"].get("generation", 1)
             if obj.get("status", {}).get("observedGeneration") != generation:

@@ -1,0 +1,41 @@
+"""A tenant is Ready only once its quota is in force (quota admission refuses before that)."""
+
+from typing import Any
+
+from greenshift.controllers.tenant import quota_in_force, tenant_status
+
+NS = "wallet-acme"
+TENANT: dict[str, Any] = {"metadata": {"name": "acme", "generation": 1}, "spec": {}}
+HARD = {"pods": "40", "count/documentsources.greenshift.io": "10"}
+
+
+def _live(quota_status: dict[str, Any] | None) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    quota: dict[str, Any] = {"kind": "ResourceQuota", "spec": {"hard": HARD}}
+    if quota_status is not None:
+        quota["status"] = quota_status
+    return {
+        ("v1", "Namespace", "", NS): {"kind": "Namespace", "status": {"phase": "Active"}},
+        ("v1", "ResourceQuota", NS, "greenshift-quota"): quota,
+    }
+
+
+def _ready(status: dict[str, Any]) -> tuple[str, str]:
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    return ready["status"], ready["reason"]
+
+
+def test_quota_not_yet_taken_up_keeps_the_tenant_pending() -> None:
+    status = tenant_status(TENANT, NS, _live(None), {"documentSources": 0})
+    assert _ready(status) == ("False", "QuotaPending")
+    applied = next(c for c in status["conditions"] if c["type"] == "PoliciesApplied")
+    assert applied["status"] == "False"
+
+
+def test_quota_taken_up_partly_or_stale_is_not_in_force() -> None:
+    assert not quota_in_force({"spec": {"hard": HARD}, "status": {"hard": {"pods": "40"}}})
+    assert not quota_in_force({"spec": {"hard": HARD}, "status": {"hard": {**HARD, "pods": "20"}}})
+
+
+def test_quota_in_force_makes_the_tenant_ready() -> None:
+    status = tenant_status(TENANT, NS, _live({"hard": HARD, "used": {}}), {"documentSources": 0})
+    assert _ready(status) == ("True", "Ready")
