@@ -1,4 +1,8 @@
-"""Helpers of the renderer tests: sample resources, schema validation and the Pod Security checker."""
+"""Helpers of the renderer tests: sample resources, schema validation and the Pod Security checker.
+
+Also used by tests/integration/realserver/test_addon_schemas.py, which sends the children of the
+samples below to a real API server with the add-ons' published CRDs installed.
+"""
 
 import copy
 import functools
@@ -10,11 +14,13 @@ import jsonschema
 import kubernetes_validate
 
 from greenshift.config import PlatformConfig, parse_platform_config
+from greenshift.render import render_document_source, render_gateway_route, render_tenant
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
 SCHEMAS = ROOT / "tests" / "data" / "schemas"
 K8S_VERSION = kubernetes_validate.latest_version()
+FLAVORS = ["ingress", "gateway-api", "openshift-route"]
 
 CRD_SCHEMAS = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "httproute-gateway.networking.k8s.io-v1.json",
@@ -23,6 +29,8 @@ CRD_SCHEMAS = {
     ("cert-manager.io/v1", "Certificate"): "certificate-cert-manager.io-v1.json",
     ("route.openshift.io/v1", "Route"): "route-route.openshift.io-v1.json",
 }
+# The kinds whose schemas come from the add-ons' CRDs.
+ADDON_KINDS = frozenset(CRD_SCHEMAS)
 
 Manifest = dict[str, Any]
 
@@ -84,6 +92,77 @@ def live(resource: Manifest, uid: str = "0b6c3f4e-1111-4a5b-9c8d-000000000001") 
 def config(**sections: Any) -> PlatformConfig:
     """A PlatformConfig from keyword sections, through the real parser."""
     return parse_platform_config({"kind": "PlatformConfig", **sections})
+
+
+def addons_config(flavor: str, *, addons: bool = True) -> PlatformConfig:
+    """The platform configuration of ``flavor``, with cert-manager and the Prometheus Operator on or off."""
+    return config(
+        gateway={"flavor": flavor},
+        monitoring={"prometheusOperator": addons},
+        certificates={"certManager": addons},
+    )
+
+
+def sample_tenants() -> list[Manifest]:
+    """Tenants over what changes their children and their sources' and routes': tier, suspension."""
+    return [
+        tenant(),
+        tenant(
+            tier="critical", viewers=[{"kind": "User", "name": "v"}], egress={"allowedCIDRs": ["10.0.0.0/8"]}
+        ),
+        tenant(suspended=True),
+    ]
+
+
+def sample_sources() -> list[Manifest]:
+    """Sources over what changes their children: replicas, autoscaling, cache, SOAP, resources."""
+    return [
+        source(),
+        source(connector={"image": "registry.greenshift.local/certified/c:1", "replicas": 0}),
+        source(
+            connector={"image": "registry.greenshift.local/certified/c:1", "autoscaling": {"maxReplicas": 4}}
+        ),
+        source(
+            cache={"size": "2Gi", "storageClassName": "fast", "retainOnDelete": False},
+            upstream={
+                "url": "https://x.example.be",
+                "protocol": "SOAP",
+                "soapAction": "urn:a",
+                "credentialsSecretRef": {"name": "creds"},
+            },
+            connector={
+                "image": "registry.greenshift.local/certified/c@sha256:" + "a" * 64,
+                "resources": {"requests": {"cpu": "100m", "memory": 134217728}, "limits": {"memory": "1Gi"}},
+            },
+        ),
+    ]
+
+
+def sample_routes() -> list[Manifest]:
+    """Routes over what changes their children: TLS, rate limits, backends, authentication, protocol."""
+    return [
+        route(),
+        route(tls={"secretName": "wallet-tls"}, rateLimit={"requestsPerMinute": 60, "burst": 10}),
+        route(
+            tls={"issuerRef": {"name": "acme", "kind": "ClusterIssuer"}},
+            backend={"service": {"name": "verifier", "port": 8443}},
+            authentication={"type": "oidc", "oidc": {"issuer": "https://idp.example.be", "audience": "w"}},
+        ),
+        route(authentication={"type": "mtls"}, protocol="SOAP", timeoutSeconds=300),
+    ]
+
+
+def render_samples(cfg: PlatformConfig) -> list[Manifest]:
+    """The children of every sample tenant, source and route (as live objects, with a uid) under ``cfg``."""
+    objects: list[Manifest] = []
+    for ten in sample_tenants():
+        owner = live(ten)
+        objects += render_tenant(owner, cfg)
+        for src in sample_sources():
+            objects += render_document_source(live(src), owner, cfg)
+        for rt in sample_routes():
+            objects += render_gateway_route(live(rt), owner, cfg)
+    return objects
 
 
 @functools.cache

@@ -11,9 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from render_support import (
     EXAMPLES,
+    FLAVORS,
+    addons_config,
     config,
     live,
     pod_specs,
+    render_samples,
     restricted_violations,
     route,
     source,
@@ -33,66 +36,16 @@ from greenshift.render import (
 from greenshift.render.common import sorted_json
 from greenshift.schemas import with_defaults
 
-FLAVORS = ["ingress", "gateway-api", "openshift-route"]
-
 
 def render_examples(cfg: PlatformConfig | None = None) -> list[dict[str, Any]]:
     return render_resources(load_documents([EXAMPLES]), cfg)
 
 
 def variations() -> list[dict[str, Any]]:
-    """Objects rendered over what changes children: flavor, tls, tier, suspension, scaling, cache."""
+    """Objects rendered over what changes children: flavor, add-ons, tls, tier, suspension, scaling, cache."""
     objects: list[dict[str, Any]] = []
-    sources = [
-        source(),
-        source(connector={"image": "registry.greenshift.local/certified/c:1", "replicas": 0}),
-        source(
-            connector={"image": "registry.greenshift.local/certified/c:1", "autoscaling": {"maxReplicas": 4}}
-        ),
-        source(
-            cache={"size": "2Gi", "storageClassName": "fast", "retainOnDelete": False},
-            upstream={
-                "url": "https://x.example.be",
-                "protocol": "SOAP",
-                "soapAction": "urn:a",
-                "credentialsSecretRef": {"name": "creds"},
-            },
-            connector={
-                "image": "registry.greenshift.local/certified/c@sha256:" + "a" * 64,
-                "resources": {"requests": {"cpu": "100m", "memory": 134217728}, "limits": {"memory": "1Gi"}},
-            },
-        ),
-    ]
-    routes = [
-        route(),
-        route(tls={"secretName": "wallet-tls"}, rateLimit={"requestsPerMinute": 60, "burst": 10}),
-        route(
-            tls={"issuerRef": {"name": "acme", "kind": "ClusterIssuer"}},
-            backend={"service": {"name": "verifier", "port": 8443}},
-            authentication={"type": "oidc", "oidc": {"issuer": "https://idp.example.be", "audience": "w"}},
-        ),
-        route(authentication={"type": "mtls"}, protocol="SOAP", timeoutSeconds=300),
-    ]
-    tenants = [
-        tenant(),
-        tenant(
-            tier="critical", viewers=[{"kind": "User", "name": "v"}], egress={"allowedCIDRs": ["10.0.0.0/8"]}
-        ),
-        tenant(suspended=True),
-    ]
-    for flavor, extras in itertools.product(FLAVORS, [False, True]):
-        cfg = config(
-            gateway={"flavor": flavor},
-            monitoring={"prometheusOperator": extras},
-            certificates={"certManager": extras},
-        )
-        for ten in tenants:
-            owner = live(ten)
-            objects += render_tenant(owner, cfg)
-            for src in sources:
-                objects += render_document_source(live(src), owner, cfg)
-            for rt in routes:
-                objects += render_gateway_route(live(rt), owner, cfg)
+    for flavor, addons in itertools.product(FLAVORS, [False, True]):
+        objects += render_samples(addons_config(flavor, addons=addons))
     return objects
 
 
