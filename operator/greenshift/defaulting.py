@@ -16,9 +16,10 @@ Schema = dict[str, Any]
 def apply_defaults(schema: Schema, value: Any) -> Any:
     """Return a deep copy of ``value`` with the ``default`` of every absent property filled in.
 
-    Like the API server, a default applies when its property is absent from an object that
-    is present; defaults are themselves defaulted (a defaulted object gets its nested
-    defaults), and list items and additionalProperties are walked too.
+    Like the API server, a default applies when its property is absent (or null, unless
+    ``nullable``) from an object that is present; defaults are themselves defaulted (a
+    defaulted object gets its nested defaults), and list items and additionalProperties are
+    walked too.
     """
     return default_in_place(schema, json_copy(value))
 
@@ -46,7 +47,9 @@ def _default(schema: Schema, value: Any) -> Any:
     if isinstance(value, dict):
         properties: dict[str, Schema] = schema.get("properties", {})
         for key, sub in properties.items():
-            if key not in value and "default" in sub:
+            # A null where there is a default gets the default, unless the field is nullable.
+            absent = key not in value or (value[key] is None and not sub.get("nullable"))
+            if absent and "default" in sub:
                 value[key] = json_copy(sub["default"])
             if key in value:
                 value[key] = _default(sub, value[key])

@@ -2,9 +2,11 @@
 
 It mirrors what the API server checks (types, enums, patterns, ranges, lengths, required
 fields, list types, int-or-string, formats and every ``x-kubernetes-validations`` CEL rule,
-transition rules included when the old object is given) with one deliberate difference:
-unknown fields are reported as errors, where the API server would prune them silently,
-because a silently dropped field is a typo a reviewer wants to hear about.
+transition rules included when the old object is given, with Kubernetes' CEL semantics from
+:mod:`greenshift.validation.cel`) with one deliberate difference: unknown fields are reported
+as errors, where the API server would prune them silently, because a silently dropped field is
+a typo a reviewer wants to hear about. A ``null`` where the schema has a default is replaced by
+the default, as the API server does, with a warning.
 """
 
 import datetime
@@ -18,7 +20,8 @@ from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError
 
 from greenshift.constants import KINDS
-from greenshift.schemas import schema_for_kind, with_defaults
+from greenshift.schemas import crd_for_kind, schema_for_kind, with_defaults
+from greenshift.validation.cel import cel_value, crd_problems, root_schema
 from greenshift.validation.problem import Problem
 
 Schema = dict[str, Any]
@@ -54,8 +57,12 @@ def validate_schema(resource: dict[str, Any], old: dict[str, Any] | None = None)
     kind = resource.get("kind")
     if kind not in KINDS:
         return [Problem("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")]
+    refused = _refused_crd(str(kind))
+    if refused:
+        return list(refused)
     schema = schema_for_kind(str(kind))
     problems = _check_metadata(resource.get("metadata"))
+    problems += _defaulted_nulls(schema, resource, "")
     value = with_defaults(resource)
     old_value = with_defaults(old) if isinstance(old, dict) and old.get("kind") == kind else None
     properties: dict[str, Schema] = schema["properties"]
@@ -76,8 +83,47 @@ def validate_schema(resource: dict[str, Any], old: dict[str, Any] | None = None)
     if sound and not problems:
         # Root rules see the object with only metadata.name and generateName, like the API server.
         old_view = _rule_view(old_value) if old_value is not None else None
-        _node_rules(schema, _rule_view(value), old_view, "", problems)
+        _node_rules(root_schema(schema), _rule_view(value), old_view, "", problems)
     return problems
+
+
+def check_default(schema: Schema, default: Any) -> list[Problem]:
+    """The problems of a schema node's ``default`` as the API server checks it when a CRD is written:
+    the value as written (before nested defaults apply), against the node's schema and CEL rules."""
+    problems: list[Problem] = []
+    _check(schema, default, None, "", problems)
+    return problems
+
+
+@functools.cache
+def _refused_crd(kind: str) -> tuple[Problem, ...]:
+    """What the API server would refuse in the shipped CRD of ``kind`` (nothing, for a sound CRD)."""
+    crd = crd_for_kind(kind)
+    name = crd["metadata"]["name"]
+    return tuple(
+        Problem("", f"the API server would refuse the CRD {name}: {p.field}: {p.message}")
+        for p in crd_problems(crd)
+    )
+
+
+def _defaulted_nulls(schema: Schema, value: Any, path: str) -> list[Problem]:
+    """A warning for each ``null`` that the API server (and ``with_defaults``) replaces by a default."""
+    found: list[Problem] = []
+    if isinstance(value, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in value or (key in _ROOT_FIELDS and not path):
+                continue
+            child = _join(path, key)
+            if value[key] is None and "default" in sub and not sub.get("nullable"):
+                found.append(
+                    Problem(child, f"null is replaced by the default {sub['default']!r}", severity="warning")
+                )
+            else:
+                found += _defaulted_nulls(sub, value[key], child)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found += _defaulted_nulls(schema["items"], item, f"{path}[{index}]")
+    return found
 
 
 def _rule_view(resource: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +135,8 @@ def _rule_view(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_metadata(metadata: Any) -> list[Problem]:
+    if metadata is None:
+        return [Problem("metadata.name", "required: a non-empty string")]
     if not isinstance(metadata, dict):
         return [Problem("metadata", "required: a mapping with at least a name")]
     problems: list[Problem] = []
@@ -148,8 +196,7 @@ def _check(schema: Schema, value: Any, old: Any, path: str, problems: list[Probl
             problems.append(Problem(where, f"must be {words}, got {_type_name(value)}"))
             return False
     elif "type" in schema and not _has_type(value, schema["type"]):
-        hint = " (remove the key to get its default)" if value is None and "default" in schema else ""
-        problems.append(Problem(where, f"must be {_article(schema['type'])}, got {_type_name(value)}{hint}"))
+        problems.append(Problem(where, f"must be {_article(schema['type'])}, got {_type_name(value)}"))
         return False
 
     if "enum" in schema and value not in schema["enum"]:
@@ -297,9 +344,9 @@ def _node_rules(
         uses_old = "oldSelf" in rule["rule"]
         if uses_old and old is None:
             continue
-        activation = {"self": json_to_cel(value)}
+        activation = {"self": json_to_cel(cel_value(schema, value))}
         if uses_old:
-            activation["oldSelf"] = json_to_cel(old)
+            activation["oldSelf"] = json_to_cel(cel_value(schema, old))
         field = (path + rule.get("fieldPath", "")).lstrip(".") or "document"
         try:
             passed = bool(_program(rule["rule"]).evaluate(activation))

@@ -10,6 +10,7 @@ from celpy import Environment
 
 from greenshift.constants import KINDS
 from greenshift.schemas import load_crds, schema_for_kind
+from greenshift.validation.cel import crd_problems
 
 CRDS = {crd["spec"]["names"]["kind"]: crd for crd in load_crds()}
 K8S_VERSION = "1.37.0"
@@ -34,7 +35,7 @@ def test_one_crd_per_file_with_the_expected_names() -> None:
     ("kind", "scope", "short"),
     [
         ("WalletTenant", "Cluster", "wt"),
-        ("DocumentSource", "Namespaced", "ds"),
+        ("DocumentSource", "Namespaced", "docsrc"),
         ("GatewayRoute", "Namespaced", "gr"),
     ],
 )
@@ -85,6 +86,12 @@ def test_every_cel_rule_compiles(kind: str) -> None:
     for rule in rules:
         env.compile(rule["rule"])
         assert rule["message"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_api_server_would_accept_the_crd(kind: str) -> None:
+    """Kubernetes' own checks of rules and defaults: escaped field names, fieldPaths, costs, defaults."""
+    assert crd_problems(CRDS[kind]) == []
 
 
 def _resolve(schema: dict[str, Any], json_path: str) -> bool:
