@@ -11,22 +11,39 @@ Logging) come from the folder named by ``GREENSHIFT_ADDON_CRDS`` (``.ci/run`` po
 import os
 import pathlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import yaml
 
+from greenshift.addon_crds import ADDONS, addon_crd
 from greenshift.envtest import AssetsMissing, ControlPlane, find_assets
+from greenshift.schemas import load_crds
 
 ADDON_CRDS_VARIABLE = "GREENSHIFT_ADDON_CRDS"
 
 
+def session_crds() -> list[dict[str, Any]]:
+    """Greenshift's CRDs and the add-ons': the published ones where given, else stand-ins."""
+    crds = list(load_crds())
+    folder = os.environ.get(ADDON_CRDS_VARIABLE, "")
+    if folder and pathlib.Path(folder).is_dir():
+        for path in sorted(pathlib.Path(folder).glob("*.yaml")):
+            crds.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    else:
+        crds.extend(addon_crd(kind) for kind in ADDONS)
+    return crds
+
+
 @pytest.fixture(scope="session")
 def control_plane() -> Iterator[ControlPlane]:
-    """The session's real API server and controller manager, with an audit log of writes."""
+    """The session's real API server and controller manager, with an audit log of writes and
+    every CRD the tests use installed before the controller manager starts."""
     try:
         assets = find_assets()
     except AssetsMissing as exc:
         pytest.skip(f"no real API server: {exc}")
-    with ControlPlane(assets, audit=True) as plane:
+    with ControlPlane(assets, audit=True, crds=session_crds()) as plane:
         yield plane
 
 

@@ -18,6 +18,7 @@ counts the operator's own writes on the server side.
 import contextlib
 import datetime
 import ipaddress
+import json
 import os
 import pathlib
 import secrets
@@ -35,6 +36,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import kopf
+import orjson
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -108,6 +110,10 @@ class ControlPlane:
             plane.connection(OPERATOR)            # a kopf.ConnectionInfo for the operator's user
 
     :param users: extra users; ``admin`` and ``greenshift-operator`` (both ``system:masters``) always exist.
+    :param crds: CustomResourceDefinitions to install (and wait for) before the controller manager
+        starts: its quota and garbage-collection controllers discover resources at start and then
+        only every 30 s, so a quota counting a custom resource installed later stays unenforced
+        for up to that long.
     :param controller_manager: start kube-controller-manager too.
     :param audit: keep an audit log of every write (:meth:`writes_by`).
     """
@@ -117,6 +123,7 @@ class ControlPlane:
         assets: pathlib.Path,
         *,
         users: Sequence[User] = (),
+        crds: Sequence[dict[str, Any]] = (),
         controller_manager: bool = True,
         audit: bool = False,
     ) -> None:
@@ -130,6 +137,7 @@ class ControlPlane:
                 *users,
             )
         }
+        self.crds = list(crds)
         self.with_controller_manager = controller_manager
         self.audit = audit
         self.folder = pathlib.Path(tempfile.mkdtemp(prefix="greenshift-envtest-", dir=_scratch()))
@@ -181,6 +189,7 @@ class ControlPlane:
             self._write_credentials()
             etcd_url = self._start_etcd()
             self._start_apiserver(etcd_url)
+            self.install(self.crds)
             if self.with_controller_manager:
                 self._start_controller_manager()
         except BaseException:
@@ -210,12 +219,42 @@ class ControlPlane:
     ) -> None:
         self.stop()
 
+    def request(
+        self, method: str, path: str, body: Any = None, *, content_type: str = "application/json"
+    ) -> Any:
+        """One synchronous request as ``admin``; raises ``urllib.error.HTTPError`` on a refusal."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
+        request.add_header("Authorization", f"Bearer {self.token()}")
+        request.add_header("Content-Type", content_type)
+        with urllib.request.urlopen(request, timeout=30, context=self._ssl()) as response:  # noqa: S310
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def install(self, crds: Sequence[dict[str, Any]]) -> None:
+        """Server-side apply CRDs and wait until each is Established."""
+        base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        for crd in crds:
+            path = f"{base}/{crd['metadata']['name']}?fieldManager=envtest&force=true"
+            try:
+                self.request("PATCH", path, crd, content_type="application/apply-patch+yaml")
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")
+                raise RuntimeError(f"CRD {crd['metadata']['name']} was refused: {detail}") from None
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        for crd in crds:
+            while not _established(self.request("GET", f"{base}/{crd['metadata']['name']}")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"CRD {crd['metadata']['name']} was not Established")
+                time.sleep(0.05)
+
+    def _ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
     # -- what the tests and the benchmark read ----------------------------------------------
 
     def audit_events(self) -> Iterator[dict[str, Any]]:
         """The audit log's events so far (``audit=True``)."""
-        import orjson
-
         with contextlib.suppress(FileNotFoundError), self.audit_path.open("rb") as handle:
             for line in handle:
                 if line.strip():
@@ -304,7 +343,7 @@ class ControlPlane:
                 "--audit-log-mode=blocking",
             ]
         process = self._spawn("kube-apiserver", *args)
-        context = ssl.create_default_context(cafile=str(self.ca_path))
+        context = self._ssl()
         self._wait(
             "kube-apiserver",
             process,
@@ -363,6 +402,11 @@ def _scratch() -> str | None:
     """A memory-backed folder for etcd where there is one: an fsync to disk costs each write ~ms."""
     shm = pathlib.Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private folder inside
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
 def _get(url: str, *, context: ssl.SSLContext | None = None, token: str | None = None) -> bytes | None:

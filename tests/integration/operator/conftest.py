@@ -1,16 +1,25 @@
-"""The operator, in-process, against the embedded API server over HTTP.
+"""The operator, in-process, against the real Kubernetes API server (envtest) over TLS.
 
-Each test module gets one dev cluster with the CRDs installed and one operator (module
-scope, so the module's tests share an event loop: ``pytestmark`` in every module sets
-``loop_scope="module"``). A module picks its platform configuration and the
+The test session has one control plane (``control_plane`` in tests/conftest.py: etcd,
+kube-apiserver and kube-controller-manager, with every CRD installed); each test module gets
+one operator (module scope, so the module's tests share an event loop: ``pytestmark`` in every
+module sets ``loop_scope="module"``), which authenticates as its own user, and leaves the
+cluster as it found it: its tenants are deleted (through the operator, which holds their
+finalizer) and its namespaces too. A module picks its platform configuration and the
 ``available_deployments`` switch by overriding the ``platform_config`` and
-``available_deployments`` fixtures. Tests use unique names, so they do not see each other.
+``available_deployments`` fixtures; with the switch on, a stand-in kubelet
+(``greenshift.envtest.kubelet``) runs the Deployments' Pods so that the real Deployment
+controller reports them available. Tests use unique names, so they do not see each other.
+
+The reliability tests (tests/integration/reliability) reuse these helpers with the embedded
+API server, whose faults they need; ``Operator`` runs against either.
 
 The resync interval is an hour: everything the tests see happen is driven by watch events.
 """
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import threading
 import time
@@ -21,15 +30,15 @@ import kopf
 import pytest
 import pytest_asyncio
 
-from greenshift.addon_crds import addon_crds
 from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.constants import API_VERSION
 from greenshift.controllers.conditions import now_rfc3339
 from greenshift.controllers.wiring import Runtime
 from greenshift.devcluster import DevCluster
+from greenshift.envtest import ADMIN, OPERATOR, ControlPlane
+from greenshift.envtest.kubelet import FakeKubelet
 from greenshift.kube import KubeClient, PermanentApiError, ResourceRef, ref_of_kind
 from greenshift.runner import OperatorOptions, run_operator
-from greenshift.schemas import load_crds
 
 Body = dict[str, Any]
 T = TypeVar("T")
@@ -181,6 +190,14 @@ async def next_second(timestamp: str) -> None:
     await eventually(later, seconds=2, what=f"the clock to pass {timestamp}")
 
 
+ALLOCATED = ("clusterIP", "clusterIPs")
+"""Service fields the API server allocates anew for each object: a recreated child differs there."""
+
+
+def without_allocated(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (spec or {}).items() if k not in ALLOCATED}
+
+
 def condition(obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if cond.get("type") == kind:
@@ -246,6 +263,17 @@ def service(namespace: str, name: str, port: int = 8080, **spec: Any) -> Body:
     }
 
 
+Cluster = DevCluster | ControlPlane
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def connection(cluster: Cluster, user: str = OPERATOR) -> kopf.ConnectionInfo:
+    """Credentials for ``cluster``: the real server's user, or the dev cluster's (any) token."""
+    if isinstance(cluster, ControlPlane):
+        return cluster.connection(user)
+    return kopf.ConnectionInfo(server=cluster.url, insecure=True)
+
+
 class Operator:
     """One operator run in-process, on an event loop of its own in a thread.
 
@@ -255,7 +283,7 @@ class Operator:
     """
 
     def __init__(
-        self, cluster: DevCluster, config: PlatformConfig, options: OperatorOptions | None = None
+        self, cluster: Cluster, config: PlatformConfig, options: OperatorOptions | None = None
     ) -> None:
         self.cluster = cluster
         self.config = config
@@ -267,9 +295,9 @@ class Operator:
         self._future: concurrent.futures.Future[None] | None = None
 
     async def start(self) -> None:
-        connection = kopf.ConnectionInfo(server=self.cluster.url, insecure=True)
+        credentials = connection(self.cluster)
         self.runtime = Runtime(
-            config=self.config, connection=connection, resync_seconds=self.options.resync_seconds
+            config=self.config, connection=credentials, resync_seconds=self.options.resync_seconds
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="operator", daemon=True)
@@ -279,7 +307,7 @@ class Operator:
         self._future = asyncio.run_coroutine_threadsafe(
             run_operator(
                 self.config,
-                connection,
+                credentials,
                 self.options,
                 stop_flag=self._stop,
                 ready_flag=ready,
@@ -343,30 +371,53 @@ def available_deployments() -> bool:
     return True
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def cluster(available_deployments: bool) -> AsyncIterator[DevCluster]:
-    async with DevCluster(available_deployments=available_deployments) as cluster:
-        yield cluster
+@pytest.fixture(scope="module")
+def cluster(control_plane: ControlPlane) -> ControlPlane:
+    return control_plane
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def kube(cluster: DevCluster, platform_config: PlatformConfig) -> AsyncIterator[Kube]:
-    async with KubeClient(kopf.ConnectionInfo(server=cluster.url, insecure=True)) as client:
-        for crd in [*load_crds(), *addon_crds(platform_config)]:
-            await client.apply(crd)
-        yield Kube(client)
+async def kube(cluster: ControlPlane, available_deployments: bool) -> AsyncIterator[Kube]:
+    async with KubeClient(cluster.connection(ADMIN)) as client:
+        kubelet = asyncio.create_task(FakeKubelet(client).run()) if available_deployments else None
+        try:
+            yield Kube(client)
+        finally:
+            if kubelet is not None:
+                kubelet.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await kubelet
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def operator(
-    cluster: DevCluster, kube: Kube, platform_config: PlatformConfig
+    cluster: ControlPlane, kube: Kube, platform_config: PlatformConfig
 ) -> AsyncIterator[Operator]:
     running = Operator(cluster, platform_config)
     await running.start()
     try:
         yield running
     finally:
-        await running.stop()
+        try:
+            await clean_up(kube)
+        finally:
+            await running.stop()
+
+
+async def clean_up(kube: Kube) -> None:
+    """Delete the module's tenants (the running operator releases their finalizer) and every
+    namespace the module made, so that the next module's operator starts on a clean cluster."""
+    for obj in await kube.list(TENANTS):
+        await kube.delete(TENANTS, None, obj["metadata"]["name"])
+    await eventually(lambda: _none_left(kube), seconds=60, what="the module's WalletTenants to be deleted")
+    for obj in await kube.list(NAMESPACES):
+        name = obj["metadata"]["name"]
+        if name not in SYSTEM_NAMESPACES and not obj["metadata"].get("deletionTimestamp"):
+            await kube.delete(NAMESPACES, None, name)
+
+
+async def _none_left(kube: Kube) -> bool:
+    return not await kube.list(TENANTS)
 
 
 async def onboard(kube: Kube, name: str, **spec: Any) -> Body:

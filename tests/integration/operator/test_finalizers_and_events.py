@@ -3,6 +3,7 @@
 import pytest
 
 from greenshift.constants import FINALIZER
+from greenshift.controllers.events import COMPONENT
 from greenshift.kube import ref_of_kind
 
 from .conftest import (
@@ -29,7 +30,12 @@ def finalizers(obj: Body) -> list[str]:
 
 
 async def events_about(kube: Kube, namespace: str, name: str) -> list[Body]:
-    return [e for e in await kube.list(EVENTS, namespace) if e["involvedObject"]["name"] == name]
+    """The operator's Events about ``name`` (the cluster's controllers post their own too)."""
+    return [
+        e
+        for e in await kube.list(EVENTS, namespace)
+        if e["involvedObject"]["name"] == name and (e.get("source") or {}).get("component") == COMPONENT
+    ]
 
 
 async def test_only_tenants_carry_the_finalizer(kube: Kube, operator: Operator) -> None:
