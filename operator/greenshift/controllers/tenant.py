@@ -18,11 +18,10 @@ from greenshift.controllers.render_cache import fingerprint
 from greenshift.kube import ref_of_kind
 from greenshift.naming import tenant_namespace
 from greenshift.render.tenant import render_tenant
+from greenshift.validation.rules import is_reserved_namespace
 
 Body = Mapping[str, Any]
 NAMESPACE = ref_of_kind("v1", "Namespace")
-RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-RESERVED_PREFIXES = ("kube-", "openshift")
 USAGE_KEYS = ("requests.cpu", "requests.memory", "requests.storage")
 QUOTA_NAME = "greenshift-quota"
 
@@ -61,11 +60,7 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
     """Why the tenant may not have ``namespace``: reserved, held by an older tenant, or not ours."""
     name = tenant["metadata"]["name"]
-    if (
-        namespace in RESERVED_NAMESPACES
-        or namespace.startswith(RESERVED_PREFIXES)
-        or (namespace == ctx.config.gateway.namespace)
-    ):
+    if is_reserved_namespace(namespace, ctx.config):
         return Condition(
             "NamespaceReady",
             "False",

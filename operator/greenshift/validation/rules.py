@@ -21,8 +21,9 @@ _LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 _MAJOR_VERSION = re.compile(r"^v[0-9]+$")
 _MINOR_VERSION = re.compile(r"^v[0-9]+(\.[0-9]+)+$")
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
-_RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_RESERVED_PREFIXES = ("kube-", "openshift-")
+RESERVED_NAMESPACES = ("default", "openshift")
+"""Namespaces no tenant may take, besides the prefixes below and the gateway's namespace."""
+RESERVED_PREFIXES = ("kube-", "openshift-")
 
 
 def _get(resource: Any, *keys: str) -> Any:
@@ -188,11 +189,23 @@ def check_style_guide(
     return problems
 
 
+def is_reserved_namespace(namespace: str, config: PlatformConfig) -> bool:
+    """Kubernetes' and OpenShift's own namespaces, and the gateway's: never a tenant's.
+
+    The one test of the webhook, ``greenshift validate`` and the operator's reconcile.
+    """
+    return (
+        namespace in RESERVED_NAMESPACES
+        or namespace.startswith(RESERVED_PREFIXES)
+        or namespace == config.gateway.namespace
+    )
+
+
 def check_wallet_tenant(tenant: dict[str, Any], config: PlatformConfig) -> list[Problem]:
     """A tenant's namespace is not one the platform or Kubernetes itself uses."""
     namespace = tenant_namespace(tenant)
-    reserved = (*_RESERVED_NAMESPACES, config.gateway.namespace)
-    if namespace in reserved or namespace.startswith(_RESERVED_PREFIXES):
+    if is_reserved_namespace(namespace, config):
+        reserved = (*RESERVED_NAMESPACES, config.gateway.namespace)
         return [
             Problem(
                 "spec.namespace",
