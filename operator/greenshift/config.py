@@ -1,7 +1,9 @@
 """The platform configuration (``kind: PlatformConfig``): one YAML document, not a CRD.
 
-Every key is optional; the defaults are those of API.md. Unknown keys are refused so that
-a typo in a platform setting never silently falls back to a default.
+Every key is optional; the defaults are those of API.md (docs/api.md, "Platform configuration",
+lists every key). Unknown keys are refused so that a typo in a platform setting never silently
+falls back to a default. ``platform`` picks the defaults of a flavor of Kubernetes (kubernetes or
+openshift, see :func:`platform_defaults`); every key given overrides one of them.
 """
 
 import re
@@ -15,6 +17,7 @@ from greenshift.constants import API_VERSION
 
 GatewayFlavor = Literal["ingress", "gateway-api", "openshift-route"]
 StyleGuideMode = Literal["enforce", "warn", "off"]
+Platform = Literal["kubernetes", "openshift"]
 
 
 class ConfigError(ValueError):
@@ -92,6 +95,19 @@ class Storage:
 @dataclass(frozen=True)
 class Monitoring:
     prometheusOperator: bool = False
+    namespaceSelector: dict[str, str] = field(default_factory=dict)
+    """Labels of the namespaces whose Prometheus scrapes the connectors: with ``prometheusOperator``
+    and a non-empty selector, each tenant admits them on the connectors' port (``allow-from-monitoring``)."""
+
+
+@dataclass(frozen=True)
+class Dns:
+    """The cluster DNS the tenants' pods may reach (the ``allow-dns`` NetworkPolicy)."""
+
+    namespace: str = "kube-system"
+    podSelector: dict[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    ports: tuple[int, ...] = (53,)
+    """Each port is allowed over UDP and TCP."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ def _default_tiers() -> dict[str, Tier]:
 
 @dataclass(frozen=True)
 class PlatformConfig:
+    platform: Platform = "kubernetes"
     gateway: Gateway = field(default_factory=Gateway)
     images: Images = field(default_factory=Images)
     storage: Storage = field(default_factory=Storage)
@@ -118,9 +135,40 @@ class PlatformConfig:
     certificates: Certificates = field(default_factory=Certificates)
     styleGuide: StyleGuideMode = "warn"
     tiers: dict[str, Tier] = field(default_factory=_default_tiers)
+    dns: Dns = field(default_factory=Dns)
 
     def tier(self, name: str) -> Tier:
         return self.tiers.get(name, Tier())
+
+    @property
+    def openshift(self) -> bool:
+        return self.platform == "openshift"
+
+
+# OpenShift's DNS operator runs CoreDNS as the DaemonSet dns-default in openshift-dns, listening
+# on 5353 (the Service dns-default maps 53 to it; a NetworkPolicy sees the pod's port). The
+# router runs in openshift-ingress; user-workload monitoring's Prometheus in
+# openshift-user-workload-monitoring, which carries the policy-group label below.
+OPENSHIFT_DNS = Dns(
+    namespace="openshift-dns",
+    podSelector={"dns.operator.openshift.io/daemonset-dns": "default"},
+    ports=(5353, 53),
+)
+OPENSHIFT_GATEWAY_NAMESPACE = "openshift-ingress"
+OPENSHIFT_INGRESS_POLICY_GROUP = {"network.openshift.io/policy-group": "ingress"}
+OPENSHIFT_MONITORING_POLICY_GROUP = {"network.openshift.io/policy-group": "monitoring"}
+
+
+def platform_defaults(platform: Platform) -> PlatformConfig:
+    """The configuration of a platform with no other key given."""
+    if platform == "kubernetes":
+        return PlatformConfig()
+    return PlatformConfig(
+        platform="openshift",
+        gateway=Gateway(namespace=OPENSHIFT_GATEWAY_NAMESPACE),
+        monitoring=Monitoring(namespaceSelector=dict(OPENSHIFT_MONITORING_POLICY_GROUP)),
+        dns=replace(OPENSHIFT_DNS, podSelector=dict(OPENSHIFT_DNS.podSelector)),
+    )
 
 
 def is_platform_config(doc: Any) -> bool:
@@ -132,7 +180,8 @@ def parse_platform_config(doc: dict[str, Any]) -> PlatformConfig:
     if doc.get("apiVersion", API_VERSION) != API_VERSION:
         raise ConfigError(f"apiVersion: must be {API_VERSION}, got {doc.get('apiVersion')!r}")
     body = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
-    return _build(PlatformConfig, body, "")
+    platform = _convert(Platform, body.get("platform", "kubernetes"), "platform")
+    return _build(PlatformConfig, body, "", base=platform_defaults(platform))
 
 
 def load_platform_config(path: str | Path | None) -> PlatformConfig:
@@ -156,7 +205,8 @@ def load_platform_config(path: str | Path | None) -> PlatformConfig:
 T = TypeVar("T")
 
 
-def _build(cls: type[T], value: Any, where: str) -> T:
+def _build(cls: type[T], value: Any, where: str, base: T | None = None) -> T:
+    """``cls`` from a mapping; keys not given come from ``base`` (else the class's defaults)."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where or 'document'}: must be a mapping")
     hints = get_type_hints(cls)
@@ -165,25 +215,43 @@ def _build(cls: type[T], value: Any, where: str) -> T:
     if unknown:
         allowed = ", ".join(sorted(known))
         raise ConfigError(f"{_join(where, unknown[0])}: unknown key (allowed: {allowed})")
-    kwargs = {key: _convert(hints[key], item, _join(where, key)) for key, item in value.items()}
-    return cls(**kwargs)
+    kwargs = {
+        key: _convert(hints[key], item, _join(where, key), getattr(base, key, None))
+        for key, item in value.items()
+    }
+    _check_values(cls, kwargs, where)
+    return replace(cast(Any, base), **kwargs) if base is not None else cls(**kwargs)
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:
+def _convert(hint: Any, value: Any, where: str, base: Any = None) -> Any:
     origin = get_origin(hint)
     if hint is GatewayMetrics:
         return _build_gateway_metrics(value, where)
     if is_dataclass(hint):
-        return _build(cast(type[Any], hint), value, where)
+        return _build(cast(type[Any], hint), value, where, base)
     if origin is Literal:
         options = get_args(hint)
         if value not in options:
             raise ConfigError(f"{where}: must be one of {', '.join(options)}, got {value!r}")
         return value
     if origin is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        item = get_args(hint)[0]
+        if item is int:
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            ):
+                raise ConfigError(f"{where}: must be a list of integers")
+        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
         return tuple(value)
+    if hint == dict[str, str]:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError(f"{where}: must be a mapping of label names to string values")
+        for key, label in value.items():
+            _check_label(key, label, _join(where, key))
+        return dict(value)
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: must be a mapping")
@@ -198,6 +266,32 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if hint is str and not isinstance(value, str):
         raise ConfigError(f"{where}: must be a string")
     return value
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _check_label(key: str, value: str, where: str) -> None:
+    """A Kubernetes label (``[prefix/]name`` and a value), as a selector needs it."""
+    prefix, _, name = key.rpartition("/")
+    if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.match(prefix))) or not _LABEL_NAME.match(name):
+        raise ConfigError(f"{where}: not a Kubernetes label name")
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        raise ConfigError(f"{where}: {value!r} is not a Kubernetes label value")
+
+
+def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
+    """The rules a type cannot say: a namespace is a DNS label, a port is 1..65535."""
+    namespace = values.get("namespace")
+    if cls in (Gateway, ParentRef, Dns) and namespace is not None and not _DNS_LABEL.match(namespace):
+        raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
+    if cls is Dns:
+        ports = values.get("ports")
+        if ports is not None and (not ports or any(not 1 <= p <= 65535 for p in ports)):
+            raise ConfigError(f"{_join(where, 'ports')}: must be a non-empty list of ports 1..65535")
 
 
 def _build_gateway_metrics(value: Any, where: str) -> GatewayMetrics:

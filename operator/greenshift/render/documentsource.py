@@ -147,6 +147,9 @@ def render_document_source(
             config_map=f"{name}-config",
             credentials_secret=str(credentials["name"]) if credentials else None,
             cache_claim=cache_claim,
+            # OpenShift's SCC (restricted-v2) assigns the UID, GID and fsGroup from the namespace's
+            # range and refuses any other fixed value.
+            fixed_ids=not config.openshift,
         )
     )
     children.append(

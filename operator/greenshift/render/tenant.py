@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from greenshift.config import PlatformConfig
+from greenshift.config import OPENSHIFT_INGRESS_POLICY_GROUP, PlatformConfig
 from greenshift.naming import tenant_namespace
 from greenshift.render.analytics import render_tenant_analytics
 from greenshift.render.common import Manifest, labels, metadata, render_template
@@ -27,6 +27,9 @@ POD_SECURITY_LABELS = {
 # container needs them; these defaults make that automatic.
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMITS = {"cpu": "1", "memory": "512Mi"}
+
+CONNECTOR_PORT = 8080
+"""The connectors' container port (templates/documentsource/deployment.yaml.j2): HTTP and /metrics."""
 
 DISPLAY_NAME_ANNOTATION = "greenshift.io/display-name"
 AGENCY_LABEL = "greenshift.io/agency"
@@ -84,12 +87,28 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
             default_limits=DEFAULT_LIMITS,
         ),
     ]
+    dns = config.dns
     policies: list[tuple[str, dict[str, Any]]] = [
         ("default-deny", {}),
         ("allow-same-namespace", {}),
-        ("allow-dns", {}),
-        ("allow-from-gateway", {"gateway_namespace": config.gateway.namespace}),
+        ("allow-dns", {"dns_namespace": dns.namespace, "dns_pods": dns.podSelector, "dns_ports": dns.ports}),
+        (
+            "allow-from-gateway",
+            {
+                "gateway_namespace": config.gateway.namespace,
+                # OpenShift's routers on the host network reach pods from namespaces of this group.
+                "also_from": [OPENSHIFT_INGRESS_POLICY_GROUP] if config.openshift else [],
+            },
+        ),
     ]
+    monitoring = config.monitoring
+    if monitoring.prometheusOperator and monitoring.namespaceSelector:
+        policies.append(
+            (
+                "allow-from-monitoring",
+                {"monitoring_namespaces": monitoring.namespaceSelector, "metrics_port": CONNECTOR_PORT},
+            )
+        )
     cidrs = [str(cidr) for cidr in spec["egress"]["allowedCIDRs"]]
     if cidrs:
         policies.append(("allow-egress-upstreams", {"cidrs": cidrs}))

@@ -55,6 +55,7 @@ def test_one_template_per_child() -> None:
         "tenant/networkpolicy-allow-dns.yaml.j2",
         "tenant/networkpolicy-allow-egress-upstreams.yaml.j2",
         "tenant/networkpolicy-allow-from-gateway.yaml.j2",
+        "tenant/networkpolicy-allow-from-monitoring.yaml.j2",
         "tenant/networkpolicy-allow-same-namespace.yaml.j2",
         "tenant/networkpolicy-default-deny.yaml.j2",
         "tenant/resourcequota.yaml.j2",
