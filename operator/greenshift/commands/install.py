@@ -2,8 +2,10 @@
 
 The manifests are ``deploy/`` (a kustomize base, shipped as package data ``greenshift.deploy``),
 in the order of its ``kustomization.yaml``; ``--certificates self-managed`` applies what the
-component ``deploy/self-managed`` does. ``--image`` and ``--namespace`` are structured edits of
-the parsed objects (never text substitution), so a value cannot inject YAML.
+component ``deploy/self-managed`` does, ``--platform openshift`` the JSON patches of the component
+``deploy/openshift`` (read from it, so kustomize and this command cannot disagree). ``--image``
+and ``--namespace`` are structured edits of the parsed objects (never text substitution), so a
+value cannot inject YAML.
 """
 
 import argparse
@@ -53,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="cert-manager",
         help="who makes the webhook's certificate (default cert-manager; see docs/install.md)",
     )
+    parser.add_argument(
+        "--platform",
+        choices=("kubernetes", "openshift"),
+        default="kubernetes",
+        help="openshift: SCC-assigned user and group IDs, OpenShift DNS, platform: openshift in the "
+        "PlatformConfig (default kubernetes; see docs/openshift.md)",
+    )
     parser.add_argument("--no-crds", action="store_true", help="leave the CRDs out")
 
 
@@ -62,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             image=args.image,
             namespace=args.namespace,
             certificates=args.certificates,
+            platform=args.platform,
             crds=not args.no_crds,
         )
     except InstallError as exc:
@@ -88,6 +98,7 @@ def install_manifests(
     image: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     certificates: str = "cert-manager",
+    platform: str = "kubernetes",
     crds: bool = True,
 ) -> list[Manifest]:
     """The CRDs, then every object of ``deploy/`` (edited as asked), in apply order."""
@@ -100,6 +111,10 @@ def install_manifests(
         objects = self_managed(objects)
     elif certificates != "cert-manager":
         raise InstallError(f"--certificates {certificates!r}: expected cert-manager or self-managed")
+    if platform == "openshift":
+        objects = openshift(objects)
+    elif platform != "kubernetes":
+        raise InstallError(f"--platform {platform!r}: expected kubernetes or openshift")
     objects = [retarget(obj, namespace) for obj in objects]
     if image is not None:
         objects = [with_image(obj, image) for obj in objects]
@@ -151,6 +166,47 @@ def self_managed(objects: Iterable[Manifest]) -> list[Manifest]:
     for name in kustomization(folder)["resources"]:
         result.extend(_documents(folder.joinpath(name)))
     return result
+
+
+def openshift(objects: Iterable[Manifest]) -> list[Manifest]:
+    """What the component ``deploy/openshift`` does: its JSON patches, applied to their targets."""
+    patches = kustomization(_deploy().joinpath("openshift"))["patches"]
+    result = []
+    for obj in objects:
+        obj = copy.deepcopy(obj)
+        for entry in patches:
+            target = entry["target"]
+            if (obj["kind"], obj["metadata"]["name"]) == (target["kind"], target["name"]):
+                for operation in yaml.safe_load(entry["patch"]):
+                    json_patch(obj, operation)
+        result.append(obj)
+    return result
+
+
+def json_patch(obj: Manifest, operation: Manifest) -> None:
+    """One RFC 6902 operation (``test``, ``add``, ``replace``, ``remove``) on ``obj``, in place."""
+    *parents, last = [
+        part.replace("~1", "/").replace("~0", "~") for part in str(operation["path"]).split("/")[1:]
+    ]
+    node: Any = obj
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    key: Any = int(last) if isinstance(node, list) and last != "-" else last
+    op = operation["op"]
+    if op == "test":
+        if node[key] != operation["value"]:
+            raise InstallError(f"deploy/openshift: {operation['path']} is not {operation['value']!r}")
+    elif op == "remove":
+        del node[key]
+    elif op == "replace":
+        node[key] = copy.deepcopy(operation["value"])
+    elif op == "add":
+        if isinstance(node, list):
+            node.insert(len(node) if key == "-" else key, copy.deepcopy(operation["value"]))
+        else:
+            node[key] = copy.deepcopy(operation["value"])
+    else:
+        raise InstallError(f"deploy/openshift: unsupported patch operation {op!r}")
 
 
 def retarget(obj: Manifest, namespace: str) -> Manifest:
