@@ -376,7 +376,7 @@ def _extra_invalid() -> list[tuple[str, dict[str, Any], str]]:
 def invalid_cases() -> list[tuple[str, dict[str, Any], str]]:
     """Every invalid resource of the schema tests, as (id, resource, the field the refusal names)."""
     table = [
-        (f"{kind} {path}={value!r:.40}", set_path(fresh(kind), path, value), field)
+        (f"{kind} {path}={value!r:.40} -> {field}", set_path(fresh(kind), path, value), field)
         for kind, path, value, field, _ in INVALID
     ]
     return table + _extra_invalid()
