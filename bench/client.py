@@ -1,11 +1,13 @@
 """A plain aiohttp client for the benchmark: apply, patch, watch, and the dev cluster's accounting.
 
 It counts its own requests by (verb, resource), named as the dev cluster counts them, so that the
-benchmark can subtract them from the server's figures and report the operator's requests alone.
+benchmark can subtract them from the dev cluster's figures and report the operator's requests alone
+(on the real API server the audit log names who wrote, see ``server.py``).
 """
 
 import asyncio
 import collections
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,14 +35,20 @@ def resource_name(ref: ResourceRef) -> str:
 
 
 class BenchClient:
-    def __init__(self, server: str, *, limit: int = 0) -> None:
+    """A client of ``server``; over TLS with ``ca_path`` (the server's CA) and a bearer ``token``."""
+
+    def __init__(
+        self, server: str, *, limit: int = 0, ca_path: str | None = None, token: str | None = None
+    ) -> None:
         self.server = server.rstrip("/")
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
-        connector = aiohttp.TCPConnector(limit=limit, force_close=False)
+        context = ssl.create_default_context(cafile=ca_path) if ca_path else None
+        connector = aiohttp.TCPConnector(limit=limit, force_close=False, ssl=context or True)
+        headers = {"Accept": "application/json", "User-Agent": "greenshift-bench"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"Accept": "application/json", "User-Agent": "greenshift-bench"},
-            timeout=aiohttp.ClientTimeout(total=60),
+            connector=connector, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
         )
 
     async def close(self) -> None:
@@ -98,6 +106,15 @@ class BenchClient:
 
     async def list(self, ref: ResourceRef) -> Body:
         return await self._call("GET", ref.path(), "list", resource_name(ref))
+
+    async def get(self, path: str) -> Body:
+        """A GET of any path (``/version``, a CRD), not counted: the server's set-up, not the run."""
+        async with self._session.get(self.server + path) as response:
+            raw = await response.read()
+            if response.status >= 400:
+                raise RequestFailed(response.status, raw[:300].decode("utf-8", errors="replace"))
+            result: Body = orjson.loads(raw) if raw else {}
+            return result
 
     async def watch(self, ref: ResourceRef, resource_version: str) -> AsyncIterator[Body]:
         """Events of one resource after ``resource_version``, until the server ends the stream."""

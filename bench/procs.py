@@ -1,4 +1,4 @@
-"""The benchmark's subprocesses: the dev cluster and the operator, as in production, each on its own.
+"""The benchmark's subprocesses: the API server, the operator and the stand-in kubelet, each on its own.
 
 Every wait is bounded; :class:`Processes` stops whatever it started, even when the benchmark fails.
 """
@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -75,6 +77,7 @@ class Processes:
     def __init__(self, logs: Path) -> None:
         self.logs = logs
         self.children: list[Child] = []
+        self.cleanups: list[Callable[[], None]] = []  # blocking; run last, newest first (control planes)
         logs.mkdir(parents=True, exist_ok=True)
 
     async def __aenter__(self) -> Self:
@@ -89,6 +92,8 @@ class Processes:
         for child in reversed(self.children):
             await child.stop()
         self.children.clear()
+        while self.cleanups:
+            await asyncio.to_thread(self.cleanups.pop())
 
     async def stop(self, child: Child, *, interrupt: bool = False) -> None:
         await child.stop(interrupt=interrupt)
@@ -143,12 +148,19 @@ class Processes:
         workers: int,
         resync_seconds: float,
         platform_config: Path,
+        http_port: int,
     ) -> Child:
-        """``greenshift run --standalone`` against the kubeconfig the dev cluster wrote."""
+        """``greenshift run --standalone`` with ``kubeconfig``, serving /healthz on ``http_port``."""
         argv = [str(BIN / "greenshift"), "run", "--standalone", "--workers", str(workers),
                 "--resync-seconds", str(resync_seconds),
-                "--platform-config", str(platform_config)]  # fmt: skip
+                "--platform-config", str(platform_config),
+                "--http-address", "127.0.0.1", "--http-port", str(http_port)]  # fmt: skip
         return await self._spawn("operator", argv, log_name, env={"KUBECONFIG": str(kubeconfig)})
+
+    async def kubelet(self, kubeconfig: Path, log_name: str, *, concurrency: int) -> Child:
+        """The stand-in kubelet (``bench/kubelet.py``) with ``kubeconfig``."""
+        argv = [str(BIN / "python"), str(ROOT / "bench" / "kubelet.py"), "--concurrency", str(concurrency)]
+        return await self._spawn("fake kubelet", argv, log_name, env={"KUBECONFIG": str(kubeconfig)})
 
     async def py_spy(self, pid: int, output: Path, duration: float, log_name: str) -> Child:
         """Sample a process with py-spy for ``duration`` seconds (raw collapsed stacks, idle included)."""
@@ -178,6 +190,55 @@ async def wait_idle(
             return now
         await asyncio.sleep(interval)
     raise BenchError(f"the {child.name} was still busy after {within:.0f}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def child_pids(names: tuple[str, ...], marker: str) -> dict[str, int]:
+    """This process' children whose executable is one of ``names`` and whose arguments name ``marker``
+    (the control plane's folder): their pids, by executable name."""
+    found: dict[str, int] = {}
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) != me or not argv or not argv[0]:
+            continue
+        name = Path(argv[0].decode(errors="replace")).name
+        if name in names and any(marker.encode() in arg for arg in argv[1:]):
+            found[name] = int(entry.name)
+    return found
+
+
+async def wait_quiet(
+    pids: list[int], *, quiet_seconds: float = 1.0, busy_share: float = 0.05, within: float = 30.0
+) -> bool:
+    """Until the processes together use under ``busy_share`` of a CPU for ``quiet_seconds`` (a fresh
+    cluster settling); False if they did not within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    samples: list[tuple[float, float]] = []
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        total = 0.0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                total += cpu_seconds(pid)
+        samples.append((now, total))
+        base = next((s for s in reversed(samples) if s[0] <= now - quiet_seconds), None)
+        if base is not None and total - base[1] <= busy_share * (now - base[0]):
+            return True
+        await asyncio.sleep(0.1)
+    return False
 
 
 def machine_busy_seconds() -> float:

@@ -9,6 +9,8 @@ from typing import Any
 GREENSHIFT = ("wallettenants.greenshift.io", "documentsources.greenshift.io", "gatewayroutes.greenshift.io")
 EVENTS = ("events", "events.events.k8s.io")
 WRITE_VERBS = ("create", "update", "patch", "apply", "delete", "deletecollection")
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
+KUBELET_USER = "greenshift-bench-kubelet"  # the stand-in kubelet's user on the real server
 Counts = Mapping[tuple[str, str], int]
 
 
@@ -74,11 +76,15 @@ def table(results: list[dict[str, Any]]) -> str:
     def row(label: str, get: Any) -> None:
         rows.append((label, [get(r) for r in results]))
 
+    row("API server", lambda r: r.get("server_kind", "embedded"))
     row("custom resources (children)", lambda r: f"{r['custom_resources']} ({r['children']})")
     row("apply to all Ready, operator (s)", lambda r: _fmt(r["create"]["seconds"]))
     row("same children, plain client (s)", lambda r: _fmt(r["baseline"]["seconds"]))
     row("efficiency ratio (target >= 0.5)", lambda r: _fmt(r["efficiency_ratio"]))
-    row("requests per CR, creation", lambda r: _fmt(r["create"]["requests_per_cr"]["total"]))
+    row(
+        "requests per CR, creation (real server: writes)",
+        lambda r: _fmt(r["create"]["requests_per_cr"]["total"]),
+    )
     row(
         "  by verb",
         lambda r: ", ".join(
@@ -116,11 +122,33 @@ def table(results: list[dict[str, Any]]) -> str:
         ),
     )
     row(
-        "API server CPU, plain client (s)",
-        lambda r: (
-            _fmt(r["baseline"]["api_server_cpu_seconds"], 1)
-            if "api_server_cpu_seconds" in r["baseline"]
-            else "-"
+        "CPU during creation, etcd / controller manager / fake kubelet / benchmark (s)",
+        lambda r: " / ".join(
+            _fmt(value, 1) if isinstance(value, float) else "-"
+            for value in (
+                *(
+                    r["create"].get("cluster_cpu_seconds", {}).get(k)
+                    for k in ("etcd", "controller_manager", "kubelet")
+                ),
+                r["create"].get("bench_cpu_seconds"),
+            )
+        ),
+    )
+    row(
+        "writes during creation, controller manager / fake kubelet",
+        lambda r: " / ".join(
+            str(r["create"].get("writes_by_user", {}).get(user, "-"))
+            for user in (CONTROLLER_MANAGER_USER, KUBELET_USER)
+        ),
+    )
+    row(
+        "API server / etcd CPU, plain client (s)",
+        lambda r: " / ".join(
+            _fmt(value, 1) if isinstance(value, float) else "-"
+            for value in (
+                r["baseline"].get("api_server_cpu_seconds"),
+                r["baseline"].get("cluster_cpu_seconds", {}).get("etcd"),
+            )
         ),
     )
     row(
@@ -163,6 +191,8 @@ def write(folder: Path, run: dict[str, Any]) -> tuple[Path, Path]:
         f"{run['environment']['cpus']} CPUs, Python {run['environment']['python']}, "
         f"commit {run['environment']['commit']}{' (dirty tree)' if run['environment']['dirty'] else ''}, "
         f"{run['settings']['workers']} operator workers, {run['settings']['changes']} spec changes per size.",
+        "",
+        *sorted({f"API server: {r['server']}." for r in run["results"] if r.get("server")}),
         "",
         table(run["results"]),
         "",

@@ -1,11 +1,14 @@
-"""The Greenshift benchmark: the operator against the embedded API server, over real HTTP.
+"""The Greenshift benchmark: the operator against a real Kubernetes API server (or the embedded one).
 
-The dev cluster and the operator run as separate processes, as in production; this process applies
-the fleet, measures and prints the figures (also written to bench/results/). See bench/README.md.
+The API server (a real kube-apiserver with etcd and kube-controller-manager when KUBEBUILDER_ASSETS
+names their binaries, the embedded dev cluster otherwise) and the operator run as separate
+processes, as in production; this process applies the fleet, measures and prints the figures (also
+written to bench/results/). See bench/README.md.
 
     python bench/run.py                      # N = 100, 500, 1000
     python bench/run.py --sizes 100,500      # chosen sizes
     python bench/run.py --quick              # a fast smoke run (N = 20, few changes)
+    python bench/run.py --server embedded    # on the embedded API server even with binaries
     python bench/run.py --sizes 1000 --profile   # also sample the operator with py-spy
 """
 
@@ -26,16 +29,25 @@ from typing import Any
 from client import BenchClient, RequestFailed
 from fleet import PLATFORM_CONFIG, document_source, fleet, gateway_route, namespace_of, write_fleet
 from fleetwatch import FleetWatch
-from greenshift.addon_crds import addon_crds
-from greenshift.config import load_platform_config
 from greenshift.kube import ref_of_kind
-from greenshift.schemas import load_crds
-from procs import BIN, ROOT, BenchError, Child, ForeignLoad, Processes, cpu_seconds, status_kib, wait_idle
+from procs import (
+    BIN,
+    ROOT,
+    BenchError,
+    Child,
+    ForeignLoad,
+    Processes,
+    cpu_seconds,
+    free_port,
+    status_kib,
+    wait_idle,
+)
 from profiles import format_summary, summarize
 from report import as_rows, by_verb, summary, table, targets, write, writes
+from server import Server, choose, open_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CR_RESOURCES = ("wallettenants.greenshift.io", "documentsources.greenshift.io", "gatewayroutes.greenshift.io")
+QUOTA_UNKNOWN = "status unknown for quota"
 SOURCES = ref_of_kind("greenshift.io/v1alpha1", "DocumentSource")
 ROUTES = ref_of_kind("greenshift.io/v1alpha1", "GatewayRoute")
 
@@ -44,26 +56,22 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-async def install_crds(client: BenchClient) -> None:
-    config = load_platform_config(str(PLATFORM_CONFIG))
-    for crd in [*load_crds(), *addon_crds(config)]:
-        await client.apply_crd(crd)
-
-
 async def apply_all(
     client: BenchClient, objects: list[dict[str, Any]], concurrency: int, within: float
-) -> int:
-    """Apply with ``concurrency`` requests in flight, in order; a 404 (namespace not there yet) is retried
-    at the back of the queue. Returns how many applies were retried."""
+) -> dict[str, int]:
+    """Apply with ``concurrency`` requests in flight, in order; an apply refused for now is retried at
+    the back of the queue, as a GitOps tool retries: a 404 (the namespace does not exist yet) and,
+    on the real server, a 403 "status unknown for quota" (a new ResourceQuota the quota controller
+    has not computed yet). Returns how many applies were retried, by cause."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for obj in objects:
         queue.put_nowait(obj)
     deadline = time.monotonic() + within
-    retried = 0
+    retried = {"404": 0, "403_quota_unknown": 0}
     pending = len(objects)
     done = asyncio.Event()
     if not objects:
-        return 0
+        return retried
 
     async def worker() -> None:
         nonlocal retried, pending
@@ -75,9 +83,14 @@ async def apply_all(
             try:
                 await client.apply(obj)
             except RequestFailed as exc:
-                if exc.status != 404 or time.monotonic() > deadline:
+                if exc.status == 404:
+                    retried["404"] += 1
+                elif exc.status == 403 and QUOTA_UNKNOWN in str(exc):
+                    retried["403_quota_unknown"] += 1
+                else:
                     raise
-                retried += 1
+                if time.monotonic() > deadline:
+                    raise
                 await asyncio.sleep(0.05)
                 queue.put_nowait(obj)
                 continue
@@ -93,18 +106,6 @@ async def apply_all(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
     return retried
-
-
-async def wait_watching(client: BenchClient, operator: Child, within: float) -> None:
-    """Until the operator watches the three custom resource kinds (kopf has started)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        operator.check()
-        counts = await client.accounting()
-        if all(counts.get(("watch", resource), 0) > 0 for resource in CR_RESOURCES):
-            return
-        await asyncio.sleep(0.2)
-    raise BenchError(f"the operator did not watch the custom resources within {within:.0f}s")
 
 
 def per_cr(counts: dict[tuple[str, str], int], crs: int) -> dict[str, Any]:
@@ -125,21 +126,33 @@ async def stop_profiler(procs: Processes, spy: Child | None, raw: Path) -> dict[
     return summarize(raw)
 
 
+async def start_operator(
+    procs: Processes, server: Server, args: argparse.Namespace, log_name: str, resync_seconds: float
+) -> tuple[Child, int]:
+    port = free_port()
+    operator = await procs.operator(
+        server.operator_kubeconfig, log_name, workers=args.workers, resync_seconds=resync_seconds,
+        platform_config=PLATFORM_CONFIG, http_port=port,
+    )  # fmt: skip
+    return operator, port
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {role: after[role] - before[role] for role in before if role in after}
+
+
 async def operator_phase(
     procs: Processes, size: int, args: argparse.Namespace, work: Path, result: dict[str, Any]
 ) -> None:
-    kubeconfig = work / f"operator-{size}.kubeconfig"
-    cluster, url = await procs.devcluster(kubeconfig, f"devcluster-operator-{size}.log")
-    client = BenchClient(url)
+    server = await open_server(args.server, procs, work, f"operator-{size}", args)
+    result["server"] = server.description
+    result["server_kind"] = server.short
+    client = server.client
     watch = FleetWatch(client)
     operator: Child | None = None
     try:
-        await install_crds(client)
-        operator = await procs.operator(
-            kubeconfig, f"operator-{size}.log", workers=args.workers, resync_seconds=600,
-            platform_config=PLATFORM_CONFIG,
-        )  # fmt: skip
-        await wait_watching(client, operator, 60)
+        operator, port = await start_operator(procs, server, args, f"operator-{size}.log", 600)
+        await server.wait_watching(operator, port, 60)
         await wait_idle(operator, quiet_seconds=1.0, within=60)
         await watch.start()
         tenants, namespaced = fleet(size)
@@ -149,21 +162,26 @@ async def operator_phase(
         spy = api_spy = None
         if size in args.profile:
             spy = await procs.py_spy(operator.pid, spy_raw, args.timeout, f"py-spy-create-{size}.log")
-            api_spy = await procs.py_spy(cluster.pid, api_raw, args.timeout, f"py-spy-api-{size}.log")
+            if not server.real:  # py-spy samples Python: the dev cluster, not kube-apiserver
+                api_spy = await procs.py_spy(
+                    server.pids()["api_server"], api_raw, args.timeout, f"py-spy-api-{size}.log"
+                )
 
         # Creation: a GitOps tool applies the fleet; time until every custom resource is Ready.
-        await client.reset_accounting()
+        await server.reset_accounting()
         cpu0 = cpu_seconds(operator.pid)
-        api_cpu0 = cpu_seconds(cluster.pid)
-        foreign = ForeignLoad([operator.pid, cluster.pid])
+        server_cpu0 = server.cpu()
+        bench_cpu0 = cpu_seconds(os.getpid())
+        foreign = ForeignLoad([operator.pid, *server.pids().values()])
         log(f"N={size}: applying {crs} custom resources")
         started = time.monotonic()
-        await apply_all(client, tenants, args.workers, args.timeout)
+        retried_tenants = await apply_all(client, tenants, args.workers, args.timeout)
         retried = await apply_all(client, namespaced, args.workers, args.timeout)
         applied = time.monotonic()
         ready = await watch.wait_all_ready(crs, args.timeout)
         idle = await wait_idle(operator, within=args.timeout)
-        counts = await client.operator_counts()
+        counts = await server.operator_counts()
+        server_cpu = cpu_delta(server_cpu0, server.cpu())
         result["profile_create"] = await stop_profiler(procs, spy, spy_raw)
         result["profile_create_devcluster"] = await stop_profiler(procs, api_spy, api_raw)
         create_writes = writes(counts)
@@ -172,23 +190,27 @@ async def operator_phase(
             "apply_seconds": applied - started,
             "idle_after_seconds": idle - started,
             "operator_cpu_seconds": cpu_seconds(operator.pid) - cpu0,
-            "api_server_cpu_seconds": cpu_seconds(cluster.pid) - api_cpu0,
+            "api_server_cpu_seconds": server_cpu.get("api_server", 0.0),
+            "cluster_cpu_seconds": server_cpu,
+            "bench_cpu_seconds": cpu_seconds(os.getpid()) - bench_cpu0,
             "foreign_cpu_seconds": foreign.seconds(),
-            "bench_404_retries": retried,
+            "bench_retries": {k: retried_tenants[k] + retried[k] for k in retried},
             "most_status_writes_per_cr": max(watch.status_changes.values(), default=0),
             "over_two_status_writes": watch.most_written(),
             "requests": as_rows(counts),
             "requests_per_cr": per_cr(counts, crs),
             "writes": create_writes,
             "write_budget": result["children"] + 2 * crs,
+            **await server.writers(),
         }
         log(
             f"N={size}: all Ready after {ready - started:.2f}s (applied in {applied - started:.2f}s), "
-            f"{sum(counts.values())} operator requests, writes {create_writes}"
+            f"{sum(counts.values())} operator {'writes' if server.real else 'requests'}, "
+            f"writes {create_writes}"
         )
 
         # Change to Ready: one spec change at a time while the fleet is idle.
-        await client.reset_accounting()
+        await server.reset_accounting()
         latencies: dict[str, list[float]] = {"DocumentSource": [], "GatewayRoute": []}
         for i in range(args.changes):
             index = (i * 7919) % size
@@ -196,7 +218,8 @@ async def operator_phase(
             patch: dict[str, Any]
             if i % 2 == 0:
                 kind, ref, name = "DocumentSource", SOURCES, document_source(index)["metadata"]["name"]
-                patch = {"spec": {"connector": {"replicas": 2 + i}}}
+                # 2..19 replicas: within the tenant's quota of 20 Pods on the real server
+                patch = {"spec": {"connector": {"replicas": 2 + i % 18}}}
             else:
                 kind, ref, name = "GatewayRoute", ROUTES, gateway_route(index)["metadata"]["name"]
                 patch = {"spec": {"timeoutSeconds": 16 + i}}
@@ -208,7 +231,7 @@ async def operator_phase(
             latencies[kind].append(done - sent)
             await asyncio.sleep(0.2)
         await wait_idle(operator, within=args.timeout)
-        change_counts = await client.operator_counts()
+        change_counts = await server.operator_counts()
         samples = [s for kind in latencies.values() for s in kind]
         result["change"] = {
             "samples": len(samples),
@@ -234,12 +257,9 @@ async def operator_phase(
         if size > args.timer_max_size:
             resync = 600.0
         await procs.stop(operator)
-        await client.reset_accounting()
+        await server.reset_accounting()
         restart_started = time.monotonic()
-        operator = await procs.operator(
-            kubeconfig, f"operator-{size}-restart.log", workers=args.workers,
-            resync_seconds=resync, platform_config=PLATFORM_CONFIG,
-        )  # fmt: skip
+        operator, port = await start_operator(procs, server, args, f"operator-{size}-restart.log", resync)
         spy_raw = work / f"profile-restart-{size}.txt"
         spy = (
             await procs.py_spy(operator.pid, spy_raw, args.timeout, f"py-spy-restart-{size}.log")
@@ -247,14 +267,14 @@ async def operator_phase(
             else None
         )
         try:
-            await wait_watching(client, operator, args.restart_timeout)
+            await server.wait_watching(operator, port, args.restart_timeout)
             remaining = args.restart_timeout - (time.monotonic() - restart_started)
             restart_idle = await wait_idle(operator, quiet_seconds=2.0, within=max(1.0, remaining))
             restart_settled = True
         except BenchError:  # a finding, not a failure: the figures below are those of the bound
             log(f"N={size}: the restarted operator was still busy after {args.restart_timeout:.0f}s")
             restart_idle, restart_settled = time.monotonic(), False
-        restart_counts = await client.operator_counts()
+        restart_counts = await server.operator_counts()
         restart_cpu = cpu_seconds(operator.pid)
         result["profile_restart"] = await stop_profiler(procs, spy, spy_raw)
         restart_peak = status_kib(operator.pid, "VmHWM") / 1024
@@ -263,14 +283,14 @@ async def operator_phase(
             "measured": restart_settled and size <= args.timer_max_size,
         }
         if timer["measured"]:
-            await client.reset_accounting()
-            # The timer fires resync seconds after kopf's startup, a second or two after the spawn.
+            await server.reset_accounting()
+            # The timer fires resync seconds after the operator's startup, a second or two after the spawn.
             elapsed = time.monotonic() - restart_started
             tick = restart_started + math.ceil((elapsed + 0.5) / resync) * resync
             cpu0 = cpu_seconds(operator.pid)
             await asyncio.sleep(max(0.0, tick - time.monotonic()) + 5.0)
             await wait_idle(operator, quiet_seconds=2.0, within=args.timeout)
-            timer_counts = await client.operator_counts()
+            timer_counts = await server.operator_counts()
             timer |= {
                 "fired_during_restart": restart_idle - restart_started > resync,
                 "operator_cpu_seconds": cpu_seconds(operator.pid) - cpu0,
@@ -297,39 +317,36 @@ async def operator_phase(
         )
     finally:
         await watch.stop()
-        await client.close()
         if operator is not None:
             await procs.stop(operator)
-        await procs.stop(cluster)
+        await server.close()
 
 
 async def baseline_phase(
     procs: Processes, size: int, args: argparse.Namespace, work: Path, children: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The same children, server-side applied by a plain client into a fresh dev cluster."""
-    cluster, url = await procs.devcluster(
-        work / f"baseline-{size}.kubeconfig", f"devcluster-baseline-{size}.log"
-    )
-    client = BenchClient(url)
+    """The same children, server-side applied by a plain client into a fresh cluster of the same kind."""
+    server = await open_server(args.server, procs, work, f"baseline-{size}", args)
+    client = server.client
     try:
-        await install_crds(client)
-        await client.reset_accounting()
-        api_cpu0 = cpu_seconds(cluster.pid)
+        await server.reset_accounting()
+        server_cpu0 = server.cpu()
         started = time.monotonic()
         retried = await apply_all(client, children, args.workers, args.timeout)
         seconds = time.monotonic() - started
-        api_cpu = cpu_seconds(cluster.pid) - api_cpu0
-        counts = await client.accounting()
+        server_cpu = cpu_delta(server_cpu0, server.cpu())
+        counts = await server.everybody_counts()
         log(f"N={size}: plain client applied {len(children)} children in {seconds:.2f}s")
         return {
             "seconds": seconds,
-            "api_server_cpu_seconds": api_cpu,
-            "retried_404": retried,
+            "api_server_cpu_seconds": server_cpu.get("api_server", 0.0),
+            "cluster_cpu_seconds": server_cpu,
+            "retries": retried,
             "requests": as_rows(counts),
+            **await server.writers(),
         }
     finally:
-        await client.close()
-        await procs.stop(cluster)
+        await server.close()
 
 
 def render_children(fleet_file: Path, timeout: float) -> list[dict[str, Any]]:
@@ -401,6 +418,12 @@ def environment() -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="greenshift-bench-"))
     log(f"Logs and inputs in {work}")
+    try:
+        args.server, why = choose(args.server)
+    except BenchError as exc:
+        log(str(exc))
+        return 2
+    log(f"Measuring on the {'real' if args.server == 'real' else 'EMBEDDED'} API server ({why})")
     run: dict[str, Any] = {
         "started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "environment": environment(),
@@ -410,6 +433,8 @@ async def main(args: argparse.Namespace) -> int:
             "changes": args.changes,
             "resync_seconds": args.resync_seconds,
             "profile": args.profile,
+            "server": args.server,
+            "controller_manager_qps": args.controller_manager_qps if args.server == "real" else None,
         },
         "results": [],
     }
@@ -470,6 +495,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=300.0,
         help="bound of the no-op restart; beyond it the restart is reported as not settled",
+    )
+    parser.add_argument(
+        "--server",
+        choices=("auto", "real", "embedded"),
+        default="auto",
+        help="the API server: real (KUBEBUILDER_ASSETS: etcd, kube-apiserver, kube-controller-manager), "
+        "embedded (greenshift.devcluster), auto: real when the binaries are there (default)",
+    )
+    parser.add_argument(
+        "--controller-manager-qps",
+        type=int,
+        default=1000,
+        metavar="Q",
+        help="real server: kube-controller-manager's --kube-api-qps (burst 2 x Q; 0: its default 20, "
+        "burst 30); default 1000",
     )
     parser.add_argument("--output", type=Path, help="results folder (default bench/results)")
     parser.add_argument(
