@@ -142,3 +142,56 @@ class FleetWatch:
             return state is not None and state.generation >= generation and state.settled
 
         return await self.wait_for(done, within, f"{key} Ready at generation {generation}")
+
+
+class DeploymentWatch:
+    """The plain client's run: when every Deployment it applied is available (the Pods the
+    controller manager created, bound and Ready), for a figure comparable to the operator's Ready."""
+
+    def __init__(self, client: BenchClient) -> None:
+        self.client = client
+        self.available: set[tuple[str, str]] = set()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ref = ref_of_kind("apps/v1", "Deployment")
+        listing = await self.client.list(ref)
+        for obj in listing.get("items", []):
+            self._update(obj)
+        version = str(listing["metadata"]["resourceVersion"])
+        self._task = asyncio.create_task(self._watch(ref, version), name="bench-watch-deployments")
+
+    async def _watch(self, ref: Any, version: str) -> None:
+        async for event in self.client.watch(ref, version):
+            if event["type"] in ("ADDED", "MODIFIED"):
+                self._update(event["object"])
+                self._changed.set()
+
+    def _update(self, obj: Mapping[str, Any]) -> None:
+        meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+        if int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0) and int(
+            status.get("availableReplicas") or 0
+        ) >= int(spec.get("replicas", 1)):
+            self.available.add((str(meta.get("namespace")), str(meta["name"])))
+
+    async def wait_available(self, expected: int, within: float) -> float:
+        deadline = time.monotonic() + within
+        while len(self.available) < expected:
+            if self._task is not None and self._task.done():
+                raise BenchError(f"the Deployment watch ended: {self._task!r}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchError(
+                    f"{expected - len(self.available)} Deployments not available after {within:.0f}s"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+        return time.monotonic()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

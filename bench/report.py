@@ -80,6 +80,10 @@ def table(results: list[dict[str, Any]]) -> str:
     row("custom resources (children)", lambda r: f"{r['custom_resources']} ({r['children']})")
     row("apply to all Ready, operator (s)", lambda r: _fmt(r["create"]["seconds"]))
     row("same children, plain client (s)", lambda r: _fmt(r["baseline"]["seconds"]))
+    row(
+        "  plain client, until its Deployments are available (s)",
+        lambda r: _fmt(r["baseline"].get("deployments_available_seconds", "-")),
+    )
     row("efficiency ratio (target >= 0.5)", lambda r: _fmt(r["efficiency_ratio"]))
     row(
         "requests per CR, creation (real server: writes)",

@@ -28,7 +28,7 @@ from typing import Any
 
 from client import BenchClient, RequestFailed
 from fleet import PLATFORM_CONFIG, document_source, fleet, gateway_route, namespace_of, write_fleet
-from fleetwatch import FleetWatch
+from fleetwatch import DeploymentWatch, FleetWatch
 from greenshift.kube import ref_of_kind
 from procs import (
     BIN,
@@ -328,7 +328,9 @@ async def baseline_phase(
     """The same children, server-side applied by a plain client into a fresh cluster of the same kind."""
     server = await open_server(args.server, procs, work, f"baseline-{size}", args)
     client = server.client
+    deployments = DeploymentWatch(client)
     try:
+        await deployments.start()
         await server.reset_accounting()
         server_cpu0 = server.cpu()
         started = time.monotonic()
@@ -336,9 +338,15 @@ async def baseline_phase(
         seconds = time.monotonic() - started
         server_cpu = cpu_delta(server_cpu0, server.cpu())
         counts = await server.everybody_counts()
-        log(f"N={size}: plain client applied {len(children)} children in {seconds:.2f}s")
+        expected = sum(1 for child in children if child["kind"] == "Deployment")
+        available = await deployments.wait_available(expected, args.timeout) - started
+        log(
+            f"N={size}: plain client applied {len(children)} children in {seconds:.2f}s "
+            f"(their {expected} Deployments available after {available:.2f}s)"
+        )
         return {
             "seconds": seconds,
+            "deployments_available_seconds": available,
             "api_server_cpu_seconds": server_cpu.get("api_server", 0.0),
             "cluster_cpu_seconds": server_cpu,
             "retries": retried,
@@ -346,6 +354,7 @@ async def baseline_phase(
             **await server.writers(),
         }
     finally:
+        await deployments.stop()
         await server.close()
 
 
