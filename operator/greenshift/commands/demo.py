@@ -9,9 +9,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ from greenshift.schemas import load_crds
 from greenshift.status_table import format_table, rows_from
 
 DEFAULT_EXAMPLES = Path("examples")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+OPERATOR_STOP_SECONDS = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +73,47 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(
     config: PlatformConfig, manifests: list[dict[str, Any]], wait_seconds: float, keep: bool
 ) -> int:
+    """Run the demo; SIGINT and SIGTERM stop it cleanly at any point (exit 0 once serving, else 130).
+
+    The demo takes both signals itself: kopf installs handlers of its own when the operator
+    starts (they stop only the operator), so they are taken back once it is running. A signal
+    cancels the work, which stops the operator, closes the client and stops the embedded server.
+    """
+    loop = asyncio.get_running_loop()
+    serving = asyncio.Event()
+    received: list[str] = []
+
+    def stop(sig: signal.Signals) -> None:
+        if not received:
+            received.append(sig.name)
+            work.cancel()
+
+    def take_signals() -> None:
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop, sig)
+
+    work = asyncio.create_task(_run(config, manifests, wait_seconds, keep, serving, take_signals))
+    take_signals()
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        print(f"Stopped ({received[0]}).", flush=True)
+        return 0 if serving.is_set() else 130
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _run(
+    config: PlatformConfig,
+    manifests: list[dict[str, Any]],
+    wait_seconds: float,
+    keep: bool,
+    serving: asyncio.Event,
+    take_signals: Callable[[], None],
+) -> int:
     async with DevCluster(available_deployments=True) as cluster:
         print(f"Started the embedded Kubernetes API at {cluster.url}.")
         connection = kopf.ConnectionInfo(server=cluster.url, insecure=True)
@@ -84,16 +129,25 @@ async def _demo(
                     config, connection, OperatorOptions(resync_seconds=60), stop_flag=stop, ready_flag=ready
                 )
             )
-            await ready.wait()
-            print("Started the operator.")
-            ok = await _apply_and_wait(client, config, manifests, wait_seconds)
-            rows = await rows_from(client, config)
-            print(format_table(rows))
-            if keep and ok:
-                await _serve(cluster)
-            stop.set()
-            await operator
-        return 0 if ok else 1
+            started = asyncio.create_task(ready.wait())
+            try:
+                await asyncio.wait({started, operator}, return_when=asyncio.FIRST_COMPLETED)
+                take_signals()  # back from kopf, which took them while starting
+                if not ready.is_set():  # kopf's own handler took a signal while it was starting
+                    print("Stopped.", flush=True)
+                    return 130
+                print("Started the operator.", flush=True)
+                ok = await _apply_and_wait(client, config, manifests, wait_seconds)
+                rows = await rows_from(client, config)
+                print(format_table(rows))
+                if keep and ok:
+                    await _serve(cluster, serving)
+                return 0 if ok else 1
+            finally:
+                started.cancel()
+                stop.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(operator), OPERATOR_STOP_SECONDS)
 
 
 async def _apply_and_wait(
@@ -133,10 +187,11 @@ async def _apply_and_wait(
     return False
 
 
-async def _serve(cluster: DevCluster) -> None:
+async def _serve(cluster: DevCluster, serving: asyncio.Event) -> None:
+    """Serve until SIGINT or SIGTERM (which cancel the demo's work, and so this wait)."""
     path = Path(tempfile.gettempdir()) / "greenshift-demo.kubeconfig"
     cluster.write_kubeconfig(path)
     print(f"\nServing. Try:  KUBECONFIG={path} kubectl get greenshift -A")
-    print("Press Ctrl-C to stop.")
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.Event().wait()
+    print("Press Ctrl-C to stop.", flush=True)
+    serving.set()
+    await asyncio.Event().wait()
