@@ -5,8 +5,10 @@ What is counted, per tenant (children found by the label ``greenshift.io/tenant`
 - CPU and memory: for every Deployment the operator manages, replicas x the sum over its
   containers of each container's request; a container without a request gets its limit
   (as the API server does), else the tenant LimitRange's default request (100m, 128Mi).
-  Replicas are ``spec.replicas``; a Deployment without it (the autoscaler owns it) counts
-  the HorizontalPodAutoscaler's ``minReplicas``, else 1.
+  Replicas are those that run: for an autoscaled Deployment (a HorizontalPodAutoscaler targets
+  it) the autoscaler's ``status.currentReplicas``, else its ``minReplicas``, never the
+  Deployment's ``spec.replicas`` (the API server sets it to 1 when the operator leaves it to the
+  autoscaler); otherwise ``spec.replicas`` (0 for a suspended tenant), else 1.
 - Storage: the requested size of every PersistentVolumeClaim the operator manages, including
   the caches retained after their DocumentSource was deleted (they still hold the volume).
 - Gateway routes and document sources: the custom resources in the tenant's namespace.
@@ -156,12 +158,23 @@ def _container_request(container: Body, resource: str) -> Decimal:
 
 
 def _replicas(deployment: Body, autoscalers: Mapping[tuple[str, str], Body]) -> int:
+    meta = deployment.get("metadata") or {}
+    hpa = autoscalers.get((str(meta.get("namespace")), str(meta.get("name"))))
+    if hpa is not None:
+        current = (hpa.get("status") or {}).get("currentReplicas")
+        if current is not None:
+            return int(current)
+        return int((hpa.get("spec") or {}).get("minReplicas") or 1)
     replicas = (deployment.get("spec") or {}).get("replicas")
-    if replicas is not None:
-        return int(replicas)
-    meta = deployment["metadata"]
-    hpa = autoscalers.get((str(meta.get("namespace")), str(meta["name"])))
-    return int((hpa or {}).get("spec", {}).get("minReplicas") or 1)
+    return 1 if replicas is None else int(replicas)
+
+
+def _scale_target(hpa: Body) -> tuple[str, str] | None:
+    """(namespace, name) of the Deployment a HorizontalPodAutoscaler scales."""
+    target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    if target.get("kind") != "Deployment" or not target.get("name"):
+        return None
+    return str((hpa.get("metadata") or {}).get("namespace")), str(target["name"])
 
 
 def usage_report(
@@ -176,7 +189,9 @@ def usage_report(
         if tenant is not None:
             by_tenant.setdefault(str(tenant), []).append(child)
         if child.get("kind") == "HorizontalPodAutoscaler":
-            autoscalers[(str(meta.get("namespace")), str(meta.get("name")))] = child
+            target = _scale_target(child)
+            if target is not None:
+                autoscalers[target] = child
     source_count = _count_by_namespace(sources)
     route_count = _count_by_namespace(routes)
     rows = []

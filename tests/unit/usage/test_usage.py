@@ -49,6 +49,47 @@ def deployment(tenant_name: str, namespace: str, name: str, replicas: int | None
     return child("Deployment", tenant_name, namespace, name, spec)
 
 
+def autoscaler(tenant_name: str, namespace: str, target: str, low: int, current: int | None = None) -> Any:
+    """A HorizontalPodAutoscaler as the operator writes it, with the status the controller sets."""
+    spec = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+        "minReplicas": low,
+        "maxReplicas": 12,
+    }
+    hpa = child("HorizontalPodAutoscaler", tenant_name, namespace, target, spec)
+    if current is not None:
+        hpa["status"] = {"currentReplicas": current, "desiredReplicas": current}
+    return hpa
+
+
+def replicas_of(children: list[Any]) -> int:
+    [row] = usage_report([tenant("bosa", "BOSA")], [], [], children)
+    return row.replicas
+
+
+def test_an_autoscaled_connector_counts_the_autoscalers_replicas_not_spec_replicas() -> None:
+    """The API server sets spec.replicas: 1 on a Deployment created without it; the HPA decides."""
+    live = deployment("bosa", "wallet-bosa", "identity", 1, {})  # as the server returns it
+    assert replicas_of([live, autoscaler("bosa", "wallet-bosa", "identity", 3)]) == 3
+    assert replicas_of([live, autoscaler("bosa", "wallet-bosa", "identity", 3, current=7)]) == 7
+    assert replicas_of([autoscaler("bosa", "wallet-bosa", "identity", 3, current=5), live]) == 5
+
+
+def test_the_autoscaler_is_found_by_its_scale_target() -> None:
+    hpa = autoscaler("bosa", "wallet-bosa", "identity", 4)
+    hpa["metadata"]["name"] = "another-name"
+    live = deployment("bosa", "wallet-bosa", "identity", 1, {})
+    assert replicas_of([live, hpa]) == 4
+    elsewhere = autoscaler("bosa", "wallet-other", "identity", 4)
+    assert replicas_of([live, elsewhere]) == 1
+
+
+def test_without_an_autoscaler_spec_replicas_counts() -> None:
+    assert replicas_of([deployment("bosa", "wallet-bosa", "a", 2, {})]) == 2
+    assert replicas_of([deployment("bosa", "wallet-bosa", "a", 0, {})]) == 0  # suspended
+    assert replicas_of([deployment("bosa", "wallet-bosa", "a", None, {})]) == 1
+
+
 def test_quantities() -> None:
     assert parse_quantity("250m") == Decimal("0.25")
     assert parse_quantity("1Gi") == 2**30
@@ -75,7 +116,7 @@ def test_report_counts_requests_defaults_limits_autoscalers_and_storage() -> Non
         deployment(
             "bosa", "wallet-bosa", "c", None, {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}
         ),
-        child("HorizontalPodAutoscaler", "bosa", "wallet-bosa", "c", {"minReplicas": 3, "maxReplicas": 5}),
+        autoscaler("bosa", "wallet-bosa", "c", 3),
         child(
             "PersistentVolumeClaim",
             "bosa",
