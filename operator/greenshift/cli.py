@@ -6,11 +6,15 @@ for importing kopf.
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
 from greenshift import __version__
+
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a program that the closed end of a pipe stopped."""
 
 COMMANDS: dict[str, str] = {
     "render": "Print every child object the platform would create for the given resources.",
@@ -52,6 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((arg for arg in argv if arg in COMMANDS), None)
     args = build_parser(command).parse_args(argv)
     try:
-        return _module(args.command).run(args)
+        code = _module(args.command).run(args)
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`greenshift render ... | head`): stop quietly, as a program that
+        # SIGPIPE ended would, and keep Python's final flush of stdout from failing again.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
