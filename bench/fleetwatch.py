@@ -92,7 +92,7 @@ class FleetWatch:
     def most_written(self, limit: int = 2) -> dict[str, list[Any]]:
         """The resources whose status changed more than ``limit`` times, with each status they had."""
         return {
-            "/".join(key): self.status_history.get(key, [])
+            "/".join(key): list(self.status_history.get(key, []))  # a copy: the watch goes on
             for key, count in self.status_changes.items()
             if count > limit
         }
