@@ -270,18 +270,24 @@ def sandbox(server: Server) -> Iterator[Sandbox]:
 # -- the children -----------------------------------------------------------------------------
 
 
-def examples_config(flavor: str) -> PlatformConfig:
-    """examples/platform-config.yaml with ``flavor``, cert-manager and the Prometheus Operator on."""
+def examples_config(flavor: str, platform: str) -> PlatformConfig:
+    """examples/platform-config.yaml with ``flavor`` on ``platform``, cert-manager and the Prometheus
+    Operator on, and monitoring namespaces that may scrape the connectors."""
     body = yaml.safe_load((EXAMPLES / "platform-config.yaml").read_text(encoding="utf-8"))
     body["gateway"]["flavor"] = flavor
     if flavor == "gateway-api":  # the other metrics preset, for the analytics rules
         body["gateway"]["metrics"] = {"preset": "envoy-gateway"}
     body["monitoring"]["prometheusOperator"] = True
     body["certificates"]["certManager"] = True
+    if platform == "openshift":  # OpenShift's own gateway namespace, DNS and monitoring selector
+        body["platform"] = "openshift"
+        del body["gateway"]["namespace"]
+    else:
+        body["monitoring"]["namespaceSelector"] = {"kubernetes.io/metadata.name": "monitoring"}
     return parse_platform_config(body)
 
 
-def example_children(flavor: str) -> list[Manifest]:
+def example_children(flavor: str, platform: str) -> list[Manifest]:
     """The children of everything in examples/, rendered as the operator renders live objects."""
     docs = [
         dataclasses.replace(
@@ -290,7 +296,7 @@ def example_children(flavor: str) -> list[Manifest]:
         for doc in load_documents([EXAMPLES])
         if doc.body.get("kind") in ("WalletTenant", "DocumentSource", "GatewayRoute")
     ]
-    return render_resources(docs, examples_config(flavor))
+    return render_resources(docs, examples_config(flavor, platform))
 
 
 def stamped(child: Manifest) -> Manifest:
@@ -302,11 +308,14 @@ def stamped(child: Manifest) -> Manifest:
 
 
 def children(flavor: str) -> list[Manifest]:
-    """Every child checked for ``flavor``: the examples' and the samples' (add-ons on and off)."""
+    """Every child checked for ``flavor``: the examples' and the samples' (add-ons on and off), on
+    both platforms (``kubernetes``, ``openshift``)."""
     rendered = [
-        *example_children(flavor),
+        *example_children(flavor, "kubernetes"),
+        *example_children(flavor, "openshift"),
         *render_samples(addons_config(flavor, addons=True)),
         *render_samples(addons_config(flavor, addons=False)),
+        *render_samples(addons_config(flavor, platform="openshift")),
     ]
     return [stamped(child) for child in rendered]
 

@@ -93,9 +93,10 @@ def config(**sections: Any) -> PlatformConfig:
     return parse_platform_config({"kind": "PlatformConfig", **sections})
 
 
-def addons_config(flavor: str, *, addons: bool = True) -> PlatformConfig:
+def addons_config(flavor: str, *, addons: bool = True, platform: str = "kubernetes") -> PlatformConfig:
     """The platform configuration of ``flavor``, with cert-manager and the Prometheus Operator on or off."""
     return config(
+        platform=platform,
         gateway={"flavor": flavor},
         monitoring={"prometheusOperator": addons},
         certificates={"certManager": addons},
