@@ -1,8 +1,9 @@
 """``greenshift analytics``: the platform-wide PrometheusRule (top-5 tenants and routes).
 
 The tenants' own rules and dashboards are children of each WalletTenant, applied by the
-operator; this one spans all tenants, so it lives in the gateway namespace and is applied
-with the platform's install manifests (docs/analytics.md).
+operator; this one spans all tenants, so it lives in the gateway namespace. Neither the operator
+nor ``greenshift install`` applies it: the platform team pipes this command's output to
+``kubectl apply`` (docs/analytics.md).
 """
 
 import argparse

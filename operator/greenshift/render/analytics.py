@@ -57,7 +57,7 @@ def render_tenant_analytics(tenant: Manifest, config: PlatformConfig) -> list[Ma
 
 
 def render_platform_analytics(config: PlatformConfig) -> list[Manifest]:
-    """The platform-wide PrometheusRule, for the gateway namespace (applied with the install)."""
+    """The platform-wide PrometheusRule, for the gateway namespace (``greenshift analytics`` prints it)."""
     meta = {
         "name": PLATFORM_RULE_NAME,
         "namespace": config.gateway.namespace,
