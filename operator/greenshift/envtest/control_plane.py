@@ -16,6 +16,7 @@ counts the operator's own writes on the server side.
 """
 
 import contextlib
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -23,6 +24,7 @@ import os
 import pathlib
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -44,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 ASSETS_VARIABLE = "KUBEBUILDER_ASSETS"
+PR_SET_PDEATHSIG = 1
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -280,7 +283,11 @@ class ControlPlane:
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("wb")
         process = subprocess.Popen(  # the binaries come from the user's KUBEBUILDER_ASSETS
-            [str(self.assets / name), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            [str(self.assets / name), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self._processes.append((name, process))
@@ -396,6 +403,13 @@ class ControlPlane:
         )
         rows = [f'{u.token},{u.name},{u.name},"{",".join(u.groups)}"' for u in self.users.values()]
         (f / "tokens.csv").write_text("\n".join(rows) + "\n")
+
+
+def _die_with_parent() -> None:
+    """Linux: the component ends when the test run that started it does, even on SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _scratch() -> str | None:

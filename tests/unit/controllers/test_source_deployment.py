@@ -5,8 +5,8 @@ from typing import Any
 
 from test_echo import context
 
-from greenshift.controllers.documentsource import _newest
 from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.lifecycle import newest_child
 
 SOURCE = ObjectKey("DocumentSource", "wallet-bosa", "identity")
 
@@ -28,12 +28,11 @@ def deployment(version: int, **status: Any) -> dict[str, Any]:
 def test_the_newer_watched_state_wins_over_the_apply_answer() -> None:
     ctx = context()
     ctx.child_cache.upsert(deployment(8, readyReplicas=1))
-    assert _newest(ctx, SOURCE, deployment(7))["status"] == {"readyReplicas": 1}  # type: ignore[index]
+    assert newest_child(ctx, SOURCE, deployment(7))["status"] == {"readyReplicas": 1}
 
 
 def test_the_apply_answer_wins_over_an_older_or_missing_watched_state() -> None:
     ctx = context()
-    assert _newest(ctx, SOURCE, deployment(7))["metadata"]["resourceVersion"] == "7"  # type: ignore[index]
+    assert newest_child(ctx, SOURCE, deployment(7))["metadata"]["resourceVersion"] == "7"
     ctx.child_cache.upsert(deployment(6, readyReplicas=1))
-    assert _newest(ctx, SOURCE, deployment(7))["status"] == {}  # type: ignore[index]
-    assert _newest(ctx, SOURCE, None) is None
+    assert newest_child(ctx, SOURCE, deployment(7))["status"] == {}
