@@ -1,13 +1,19 @@
 """``greenshift run --leader-election``: of two operators on one cluster only the Lease holder
-reconciles; the other keeps its view current and takes over as soon as the leader stops."""
+reconciles; the other keeps its view current and takes over as soon as the leader stops. On the
+real API server (coordination.k8s.io/v1 Leases)."""
 
 import uuid
 
+import pytest
+
+from greenshift.config import parse_platform_config
+from greenshift.envtest import ControlPlane
 from greenshift.leader import LEASES, LeaseOptions
 from greenshift.runner import OperatorOptions
-from integration.reliability.conftest import platform
 
-from .conftest import RESYNC_SECONDS, TENANTS, Operator, eventually, onboard, tenant
+from .conftest import RESYNC_SECONDS, TENANTS, Kube, Operator, clean_up, eventually, onboard, tenant, unique
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def _options(identity: str) -> OperatorOptions:
@@ -17,39 +23,48 @@ def _options(identity: str) -> OperatorOptions:
     return OperatorOptions(resync_seconds=RESYNC_SECONDS, leader_election=lease)
 
 
-async def test_only_the_lease_holder_reconciles_and_the_other_takes_over_when_it_stops() -> None:
+async def test_only_the_lease_holder_reconciles_and_the_other_takes_over_when_it_stops(
+    cluster: ControlPlane, kube: Kube
+) -> None:
     first, second = f"first-{uuid.uuid4().hex[:6]}", f"second-{uuid.uuid4().hex[:6]}"
-    async with platform(options=_options(first)) as p:
-        await onboard(p.kube, "led-by-first")
-        lease = await p.kube.get(LEASES, "default", "greenshift-test")
+    by_first, by_second = unique("led-by-first"), unique("led-by-second")
+    leader = Operator(cluster, parse_platform_config({}), _options(first))
+    standby = Operator(cluster, leader.config, _options(second))
+    await leader.start()
+    try:
+        await onboard(kube, by_first)
+        lease = await kube.get(LEASES, "default", "greenshift-test")
         assert lease is not None
         assert lease["spec"]["holderIdentity"] == first
-        standby = Operator(p.cluster, p.operator.config, _options(second))
         await standby.start()
+        assert standby.runtime is not None
+        assert standby.runtime.loaded  # its webhook and catalog answer from a full view
+        assert not standby.runtime.leading
+        assert leader.runtime is not None
+        assert leader.runtime.leading
+        assert _leader_metric(standby) == 0
+        assert _leader_metric(leader) == 1
+        await leader.stop()  # releases the Lease
+        await eventually(lambda: _leading(standby), what="the standby to take over")
+        await onboard(kube, by_second)  # reconciled by the new leader
+        await kube.apply(tenant(by_first, displayName="Changed after the handover"))
+        await kube.wait(
+            TENANTS,
+            None,
+            by_first,
+            lambda t: t["status"]["observedGeneration"] == t["metadata"]["generation"],
+        )
+        lease = await kube.get(LEASES, "default", "greenshift-test")
+        assert lease is not None
+        assert lease["spec"]["holderIdentity"] == second
+        assert _leader_metric(standby) == 1
+    finally:
         try:
-            assert standby.runtime is not None
-            assert standby.runtime.loaded  # its webhook and catalog answer from a full view
-            assert not standby.runtime.leading
-            assert p.operator.runtime is not None
-            assert p.operator.runtime.leading
-            assert _leader_metric(standby) == 0
-            assert _leader_metric(p.operator) == 1
-            await p.operator.stop()  # releases the Lease
-            await eventually(lambda: _leading(standby), what="the standby to take over")
-            await onboard(p.kube, "led-by-second")  # reconciled by the new leader
-            await p.kube.apply(tenant("led-by-first", displayName="Changed after the handover"))
-            await p.kube.wait(
-                TENANTS,
-                None,
-                "led-by-first",
-                lambda t: t["status"]["observedGeneration"] == t["metadata"]["generation"],
-            )
-            lease = await p.kube.get(LEASES, "default", "greenshift-test")
-            assert lease is not None
-            assert lease["spec"]["holderIdentity"] == second
-            assert _leader_metric(standby) == 1
+            if standby.runtime is not None:
+                await clean_up(kube)  # the leader releases the tenants' finalizer
         finally:
             await standby.stop()
+            await leader.stop()
 
 
 async def _leading(operator: Operator) -> bool:
