@@ -295,13 +295,10 @@ class RealServer(Server):
         )
         stop = cls._stopper(plane, work, name)
         procs.cleanups.append(stop)
-        starting = asyncio.ensure_future(asyncio.to_thread(plane.start))
         try:
-            await asyncio.shield(starting)
-        except asyncio.CancelledError:  # Ctrl-C while it starts: let it finish, then stop it
-            with contextlib.suppress(BaseException):
-                await starting
-            raise
+            # In this thread, the event loop's: the components end with the thread that started
+            # them (PR_SET_PDEATHSIG), and nothing else runs meanwhile. Ctrl-C cancels the next await.
+            plane.start()
         except Exception as exc:
             raise BenchError(f"the control plane did not start: {exc}") from exc
         server = cls(procs, plane, work, name, stop)
