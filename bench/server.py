@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import subprocess
 import time
 import urllib.parse
 from collections import Counter
@@ -157,22 +156,6 @@ class AuditLog:
         ]
 
 
-class BenchPlane(ControlPlane):
-    """The envtest control plane, with the controller manager's client limits raised: by default it
-    sends at most 20 requests a second per controller (burst 30), a limit that clusters of
-    thousands of objects raise, and that would otherwise pace every Deployment of the fleet."""
-
-    def __init__(self, *args: Any, controller_manager_qps: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.controller_manager_qps = controller_manager_qps
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        if name == "kube-controller-manager" and self.controller_manager_qps > 0:
-            qps = self.controller_manager_qps
-            args = (*args, f"--kube-api-qps={qps}", f"--kube-api-burst={2 * qps}")
-        return super()._spawn(name, *args)
-
-
 class Server:
     real: bool
     short: str  # for the table
@@ -266,7 +249,7 @@ class RealServer(Server):
     real = True
 
     def __init__(
-        self, procs: Processes, plane: BenchPlane, work: Path, name: str, stop: Callable[[], None]
+        self, procs: Processes, plane: ControlPlane, work: Path, name: str, stop: Callable[[], None]
     ) -> None:
         self.procs = procs
         self.plane = plane
@@ -286,12 +269,18 @@ class RealServer(Server):
         cls, procs: Processes, work: Path, name: str, *, kubelet_concurrency: int, controller_manager_qps: int
     ) -> "RealServer":
         crds, addons = addon_crds()
-        plane = BenchPlane(
+        # The controller manager's client limit raised: by default it sends at most 20 requests a
+        # second per controller (burst 30), a limit clusters of thousands of objects raise, and
+        # that would otherwise pace every Deployment of the fleet.
+        qps = controller_manager_qps
+        plane = ControlPlane(
             find_assets(),
             users=[User(KUBELET_USER, ("system:masters",))],
             crds=[*load_crds(), *crds],
             audit=True,
-            controller_manager_qps=controller_manager_qps,
+            controller_manager_args=(f"--kube-api-qps={qps}", f"--kube-api-burst={2 * qps}")
+            if qps > 0
+            else (),
         )
         stop = cls._stopper(plane, work, name)
         procs.cleanups.append(stop)

@@ -118,6 +118,8 @@ class ControlPlane:
         only every 30 s, so a quota counting a custom resource installed later stays unenforced
         for up to that long.
     :param controller_manager: start kube-controller-manager too.
+    :param controller_manager_args: more flags for it, e.g. ``--kube-api-qps=1000`` (its default of
+        20 requests a second per controller paces every Deployment of a large fleet).
     :param audit: keep an audit log of every write (:meth:`writes_by`).
     """
 
@@ -128,6 +130,7 @@ class ControlPlane:
         users: Sequence[User] = (),
         crds: Sequence[dict[str, Any]] = (),
         controller_manager: bool = True,
+        controller_manager_args: Sequence[str] = (),
         audit: bool = False,
     ) -> None:
         self.assets = assets
@@ -142,6 +145,7 @@ class ControlPlane:
         }
         self.crds = list(crds)
         self.with_controller_manager = controller_manager
+        self.controller_manager_args = tuple(controller_manager_args)
         self.audit = audit
         self.folder = pathlib.Path(tempfile.mkdtemp(prefix="greenshift-envtest-", dir=_scratch()))
         self.port = 0
@@ -373,6 +377,7 @@ class ControlPlane:
             f"--cert-dir={self.folder / 'kcm-certs'}",
             "--concurrent-gc-syncs=5",
             "--concurrent-namespace-syncs=5",
+            *self.controller_manager_args,
         )
         context = ssl.create_default_context()
         context.check_hostname = False
