@@ -19,9 +19,9 @@ from prometheus_client.registry import Collector
 
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
 from greenshift.controllers import indexes
-from greenshift.controllers.packing import unpack
-from greenshift.controllers.queue import Requeue
 from greenshift.kube import PermanentApiError, TemporaryApiError
+from greenshift.runtime.packing import unpack
+from greenshift.runtime.queue import Requeue
 from greenshift.usage import usage_report
 
 Body = Mapping[str, Any]

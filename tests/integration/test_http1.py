@@ -162,3 +162,32 @@ async def test_tls(tmp_path: Path) -> None:
         )
         with pytest.raises(ssl.SSLError):
             await untrusting.request("GET", "/version", None, "")
+
+
+async def test_a_post_on_a_connection_the_server_closed_is_not_sent_again() -> None:
+    server = Server(lambda _: _json(b"{}"), close_after=1)
+    async for port in _serve(server):
+        pool = Http1Pool(f"http://127.0.0.1:{port}", ssl_context=None, headers={}, limit=1)
+        await pool.request("POST", "/events", b"{}", "application/json")
+        await asyncio.sleep(0.05)  # the server has closed the kept-alive connection
+        with pytest.raises(ConnectionError):  # an Event with generateName must not be created twice
+            await pool.request("POST", "/events", b"{}", "application/json")
+        await pool.close()
+    assert len(server.requests) == 1
+
+
+async def test_interim_responses_are_skipped_and_repeated_fields_joined() -> None:
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        b'HTTP/1.1 200 OK\r\nWarning: 299 - "one"\r\nWarning: 299 - "two"\r\n'
+        b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    server = Server(lambda _: answer)
+    async for port in _serve(server):
+        pool = Http1Pool(f"http://127.0.0.1:{port}", ssl_context=None, headers={}, limit=1)
+        response = await pool.request("GET", "/", None, "")
+        assert (response.status, response.body) == (200, b"{}")
+        assert response.headers["warning"] == '299 - "one", 299 - "two"'
+        assert (await pool.request("GET", "/", None, "")).body == b"{}"  # still in step
+        await pool.close()

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from greenshift.controllers.keys import ObjectKey, owner_of
-from greenshift.controllers.packing import compact, pack, unpack
 from greenshift.controllers.recent import ChildKey, object_key_of, version_of
+from greenshift.runtime.packing import compact, pack, unpack
 
 Body = Mapping[str, Any]
 

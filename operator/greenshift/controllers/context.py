@@ -13,11 +13,11 @@ from greenshift.controllers.child_cache import ChildCache
 from greenshift.controllers.children import stamp
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
-from greenshift.controllers.packing import unpack
-from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.recent import RecentWrites
 from greenshift.controllers.render_cache import Fingerprint, RenderCache
 from greenshift.kube import KubeClient
+from greenshift.runtime.packing import unpack
+from greenshift.runtime.queue import WorkQueue
 
 Body = Mapping[str, Any]
 Child = dict[str, Any]

@@ -14,8 +14,8 @@ from typing import Any
 
 from greenshift.controllers import indexes
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.packing import unpack
 from greenshift.controllers.recent import version_of
+from greenshift.runtime.packing import unpack
 
 Body = Mapping[str, Any]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LABEL
 from greenshift.controllers.keys import key_of
-from greenshift.controllers.packing import compact, pack
 from greenshift.naming import tenant_namespace
+from greenshift.runtime.packing import compact, pack
 
 
 def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:

@@ -8,9 +8,9 @@ from greenshift.controllers.children import SyncResult, sync_children
 from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.queue import Requeue
 from greenshift.controllers.recent import object_key_of, version_of
 from greenshift.kube import PermanentApiError, ref_for
+from greenshift.runtime.queue import Requeue
 
 Body = Mapping[str, Any]
 

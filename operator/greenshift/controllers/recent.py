@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from greenshift.controllers.keys import ObjectKey, owner_of
-from greenshift.controllers.packing import compact
+from greenshift.runtime.packing import compact
 
 Body = Mapping[str, Any]
 ChildKey = tuple[str, str, str, str]

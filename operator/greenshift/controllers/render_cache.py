@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from greenshift.controllers.packing import pack, unpack
+from greenshift.runtime.packing import pack, unpack
 
 Body = dict[str, Any]
 Fingerprint = tuple[tuple[Any, Any], ...]

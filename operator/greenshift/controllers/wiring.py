@@ -30,13 +30,13 @@ from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.indexed_watch import NAMESPACES, SERVICES, IndexedWatcher
 from greenshift.controllers.informer import Informer
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
-from greenshift.controllers.queue import Requeue, WorkQueue
 from greenshift.controllers.resource_watch import ResourceWatcher
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ApiError, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.leader import LeaderElection, LeaseOptions
 from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
 from greenshift.naming import tenant_namespace
+from greenshift.runtime.queue import Requeue, WorkQueue
 from greenshift.web import WebServer, create_app
 
 Body = Mapping[str, Any]

@@ -24,6 +24,12 @@ class PermanentApiError(ApiError):
     """The request itself is wrong (400, 403, 404, 422): retrying it unchanged will not help."""
 
 
+SCHEMA_MISMATCH = "failed to create typed patch object"
+"""A server-side apply of a field the schema does not declare: the real API server answers 500,
+whatever ``fieldValidation`` says, yet the same request fails the same way every time."""
+
+
 def api_error(status: int, reason: str, message: str, retry_after: float | None = None) -> ApiError:
-    cls = TemporaryApiError if status in TEMPORARY_STATUSES or status == 0 else PermanentApiError
+    temporary = (status in TEMPORARY_STATUSES or status == 0) and SCHEMA_MISMATCH not in message
+    cls = TemporaryApiError if temporary else PermanentApiError
     return cls(status, reason, message, retry_after)

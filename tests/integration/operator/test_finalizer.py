@@ -8,9 +8,9 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.lifecycle import remove_finalizer
-from greenshift.controllers.queue import WorkQueue
 from greenshift.devcluster import DevCluster
 from greenshift.kube import KubeClient, ref_of_kind
+from greenshift.runtime.queue import WorkQueue
 from greenshift.schemas import load_crds
 
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", "WalletTenant")

@@ -10,8 +10,8 @@ from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.controllers import indexes
 from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
-from greenshift.controllers.queue import WorkQueue
 from greenshift.kube import KubeClient
+from greenshift.runtime.queue import WorkQueue
 from greenshift.schemas import with_defaults
 
 Manifest = dict[str, Any]

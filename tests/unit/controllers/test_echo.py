@@ -9,9 +9,9 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.lifecycle import write_status
-from greenshift.controllers.queue import WorkQueue
 from greenshift.controllers.wiring import is_echo
 from greenshift.kube import KubeClient
+from greenshift.runtime.queue import WorkQueue
 
 KEY = ObjectKey("DocumentSource", "wallet-bosa", "identity")
 

@@ -5,7 +5,7 @@ from typing import Any
 from greenshift.controllers import indexes
 from greenshift.controllers.fact_index import FactIndex
 from greenshift.controllers.keys import ObjectKey
-from greenshift.controllers.packing import unpack
+from greenshift.runtime.packing import unpack
 
 ROUTE = ObjectKey("GatewayRoute", "wallet-a", "pub")
 

@@ -7,8 +7,8 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.controllers import indexes
 from greenshift.controllers.keys import ObjectKey
-from greenshift.controllers.packing import unpack
 from greenshift.controllers.wiring import Runtime, build_registry
+from greenshift.runtime.packing import unpack
 
 
 def route() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-from greenshift.controllers.packing import pack, unpack
+from greenshift.runtime.packing import pack, unpack
 
 
 def test_packed_values_come_back_equal_compressed_or_not() -> None:

@@ -1,6 +1,6 @@
 import asyncio
 
-from greenshift.controllers.queue import Requeue, WorkQueue
+from greenshift.runtime.queue import Requeue, WorkQueue
 
 
 async def test_a_key_queued_many_times_is_handled_once() -> None:
