@@ -11,6 +11,12 @@ from greenshift.constants import GROUP, KINDS
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
+MAX_EXPANDED_NODES = 100_000
+"""The most nodes a document may count once its aliases are expanded (a document without aliases
+is bounded by its own text). YAML aliases share one node; everything after the parser (defaults,
+schema and CEL checks, rendering) walks the expansion, so nine nested anchors of nine aliases
+each, 700 bytes, are 387 million nodes: minutes of work (the "billion laughs" bomb)."""
+
 
 class LoadError(ValueError):
     """Input that cannot be read as manifests; the message starts with ``FILE[:LINE]:``."""
@@ -80,6 +86,9 @@ def _load_file(path: Path) -> Iterator[Document]:
         raise LoadError(f"{path}: cannot read: {exc}") from None
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        for node in nodes:  # before anything walks the expansion (constructing does not)
+            if node is not None:
+                _check_aliases(node, f"{path}:{node.start_mark.line + 1}")
         bodies = list(yaml.safe_load_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -100,3 +109,42 @@ def _load_file(path: Path) -> Iterator[Document]:
                 yield Document(str(path), line, item)
         else:
             yield Document(str(path), line, body)
+
+
+def _check_aliases(root: yaml.Node, where: str) -> None:
+    """Refuse a document whose aliases expand it beyond :data:`MAX_EXPANDED_NODES`, or refer to a
+    node that contains them (a recursive alias): counted over the shared nodes, in linear time."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    aliased = False
+
+    def size(node: yaml.Node) -> int:
+        nonlocal aliased
+        key = id(node)
+        if key in sizes:
+            aliased = True
+            return sizes[key]
+        if key in open_nodes:
+            raise LoadError(f"{where}: a YAML alias refers to a node that contains it (recursive alias)")
+        total = 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            open_nodes.add(key)
+            children = (
+                node.value
+                if isinstance(node, yaml.SequenceNode)
+                else [n for pair in node.value for n in pair]
+            )
+            for child in children:
+                total += size(child)
+                if total > MAX_EXPANDED_NODES and aliased:
+                    break
+            open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    total = size(root)
+    if aliased and total > MAX_EXPANDED_NODES:
+        raise LoadError(
+            f"{where}: YAML aliases expand this document to more than {MAX_EXPANDED_NODES} nodes "
+            "(an alias bomb?); write the values out instead of referring to anchors"
+        )
