@@ -7,12 +7,13 @@ no longer answers.
 """
 
 import os
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,20 +37,29 @@ class Demo:
             cwd=ROOT,
         )
         self.output: list[str] = []
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
 
     def wait_for(self, pattern: str, seconds: float = START_SECONDS) -> re.Match[str]:
-        assert self.process.stdout is not None
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if ready:
-                line = self.process.stdout.readline()
-                if not line:
-                    break
-                self.output.append(line)
-                found = re.search(pattern, line)
-                if found:
-                    return found
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.output.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
         raise AssertionError(f"no {pattern!r} in the output:\n{''.join(self.output)}")
 
     def descendants(self) -> set[int]:
@@ -76,8 +86,11 @@ class Demo:
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"still running {STOP_SECONDS} s after {sig.name}") from None
-        assert self.process.stdout is not None
-        self.output.append(self.process.stdout.read())
+        self.reader.join(timeout=STOP_SECONDS)
+        while not self.lines.empty():
+            line = self.lines.get()
+            if line is not None:
+                self.output.append(line)
         return code
 
     def kill(self) -> None:
