@@ -1,6 +1,8 @@
 """Per-tenant usage, and its price from a rate card (pure; docs/usage.md).
 
-What is counted, per tenant (children found by the label ``greenshift.io/tenant``):
+What is counted, per tenant (children found by the label ``greenshift.io/tenant``, and only those
+in the tenant's own namespace whose owner exists: a label alone proves nothing, as anyone who may
+write a Deployment may write it; see :func:`belongs_to`):
 
 - CPU and memory: for every Deployment the operator manages, replicas x the sum over its
   containers of each container's request; a container without a request gets its limit
@@ -192,6 +194,11 @@ def usage_report(
             target = _scale_target(child)
             if target is not None:
                 autoscalers[target] = child
+    sources = list(sources)
+    source_uids = {
+        (str(s["metadata"].get("namespace")), str(s["metadata"].get("name"))): s["metadata"].get("uid")
+        for s in sources
+    }
     source_count = _count_by_namespace(sources)
     route_count = _count_by_namespace(routes)
     rows = []
@@ -203,6 +210,8 @@ def usage_report(
         storage = Decimal(0)
         replicas = 0
         for child in by_tenant.get(name, []):
+            if not belongs_to(child, namespace, source_uids):
+                continue
             if child.get("kind") == "Deployment":
                 count = _replicas(child, autoscalers)
                 containers = ((child.get("spec") or {}).get("template") or {}).get("spec", {}).get(
@@ -229,6 +238,34 @@ def usage_report(
             )
         )
     return sorted(rows, key=lambda row: row.tenant)
+
+
+def belongs_to(child: Body, namespace: str, source_uids: Mapping[tuple[str, str], Any]) -> bool:
+    """Whether ``child`` counts for the tenant of ``namespace`` (issue 16, item 3).
+
+    It must be in that namespace (a Deployment labelled with another tenant's name in the
+    attacker's namespace is not the victim's), and its owner must exist: an owner reference to a
+    DocumentSource of that namespace that is listed, with the same uid when both carry one. A
+    child without owner references counts only when it is a PersistentVolumeClaim: a cache retained
+    after its DocumentSource was deleted (``retainOnDelete``), released by the operator and still
+    holding its volume in the tenant's namespace.
+    """
+    meta = child.get("metadata") or {}
+    if str(meta.get("namespace")) != namespace:
+        return False
+    references = meta.get("ownerReferences") or []
+    if not references:
+        return child.get("kind") == "PersistentVolumeClaim"
+    for reference in references:
+        if not isinstance(reference, Mapping) or reference.get("kind") != "DocumentSource":
+            continue
+        key = (namespace, str(reference.get("name")))
+        if key not in source_uids:
+            continue
+        uid = source_uids[key]
+        if not uid or reference.get("uid") == uid:
+            return True
+    return False
 
 
 def _count_by_namespace(resources: Iterable[Body]) -> dict[str, int]:

@@ -42,11 +42,21 @@ def child(kind: str, tenant_name: str, namespace: str, name: str, spec: dict[str
     return {"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
 
 
+def owned(body: dict[str, Any], source: str, uid: str | None = None) -> dict[str, Any]:
+    """``body`` with the owner reference the operator sets: to its DocumentSource."""
+    reference = {"apiVersion": "greenshift.io/v1alpha1", "kind": "DocumentSource", "name": source}
+    if uid is not None:
+        reference["uid"] = uid
+    body["metadata"]["ownerReferences"] = [reference | {"controller": True}]
+    return body
+
+
 def deployment(tenant_name: str, namespace: str, name: str, replicas: int | None, *containers: Any) -> Any:
+    """A connector Deployment as the operator writes it: owned by the DocumentSource ``name``."""
     spec: dict[str, Any] = {"template": {"spec": {"containers": list(containers)}}}
     if replicas is not None:
         spec["replicas"] = replicas
-    return child("Deployment", tenant_name, namespace, name, spec)
+    return owned(child("Deployment", tenant_name, namespace, name, spec), name)
 
 
 def autoscaler(tenant_name: str, namespace: str, target: str, low: int, current: int | None = None) -> Any:
@@ -63,7 +73,8 @@ def autoscaler(tenant_name: str, namespace: str, target: str, low: int, current:
 
 
 def replicas_of(children: list[Any]) -> int:
-    [row] = usage_report([tenant("bosa", "BOSA")], [], [], children)
+    sources = [resource("DocumentSource", "wallet-bosa", n) for n in ("identity", "a")]
+    [row] = usage_report([tenant("bosa", "BOSA")], sources, [], children)
     return row.replicas
 
 
@@ -214,3 +225,35 @@ def test_formats() -> None:
         "(EUR)",
     ]
     assert table[1].split() == ["bosa", "BOSA", "0.3", "1Gi", "0", "3", "2", "2", "10.00"]
+
+
+def test_a_deployment_in_another_namespace_labelled_with_the_victim_is_not_billed_to_it() -> None:
+    """Issue 16, item 3: the attacker's own Deployment, labelled as the victim's with 1000 replicas
+    of 8 CPUs, moved 8000 CPUs onto the victim's bill. Only children in the tenant's namespace
+    whose owner exists count."""
+    tenants = [tenant("victim", "VICTIM"), tenant("attacker", "EVIL")]
+    sources = [
+        {"kind": "DocumentSource", "metadata": {"name": "id", "namespace": "wallet-victim", "uid": "u-1"}}
+    ]
+    heavy = {"resources": {"requests": {"cpu": "8", "memory": "1Gi"}}}
+    spoof = deployment("victim", "wallet-attacker", "id", 1000, heavy)  # in the attacker's namespace
+    spoof["metadata"]["ownerReferences"][0]["uid"] = "u-1"  # even naming the victim's source
+    unowned = child("Deployment", "victim", "wallet-victim", "x", {"replicas": 1000})  # no owner
+    orphan = owned(deployment("victim", "wallet-victim", "gone", 1000, heavy), "gone")  # owner deleted
+    stale = owned(deployment("victim", "wallet-victim", "id2", 1000, heavy), "id", uid="u-old")  # older uid
+    claim = child(
+        "PersistentVolumeClaim",
+        "victim",
+        "wallet-attacker",
+        "c",
+        {"resources": {"requests": {"storage": "1Ti"}}},
+    )
+    real = owned(deployment("victim", "wallet-victim", "id", 2, {}), "id", uid="u-1")
+    rows = {
+        row.tenant: row
+        for row in usage_report(tenants, sources, [], [spoof, unowned, orphan, stale, claim, real])
+    }
+    assert rows["victim"].cpu_cores == Decimal("0.2")
+    assert rows["victim"].replicas == 2
+    assert rows["victim"].storage_bytes == 0
+    assert rows["attacker"].cpu_cores == 0  # labelled as another tenant's: nobody's
