@@ -42,6 +42,11 @@ _PATTERN_WORDS: dict[str, str] = {
     ),
     r"^[A-Z][A-Z0-9-]{1,15}$": "2 to 16 capital letters, digits or '-', starting with a letter (BOSA)",
     r"^/\S*$": "a path starting with '/' without spaces",
+    r"^(/([-A-Za-z0-9._~!&*+,=:@]|%[0-9A-Fa-f]{2})+)*/?$": (
+        "a path starting with '/': '/'-separated segments of letters, digits, '-', '.', '_', '~', '!', "
+        "'&', '*', '+', ',', '=', ':', '@' and %XX escapes; no empty segment ('//'), no query ('?') "
+        "or fragment ('#'), no spaces, ';', '$', quotes, braces or parentheses"
+    ),
 }
 _QUANTITY_WORDS = "a Kubernetes quantity such as 500m, 2, 1.5, 512Mi or 8Gi"
 _INT_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}

@@ -83,7 +83,13 @@ def _cases() -> list[tuple[str, Manifest, str]]:
             with_field("GatewayRoute", "host", "\u0456dentity.bosa.wallet.example.be"),  # a Cyrillic i
             REFUSED,
         ),
-        ("route emoji path", with_field("GatewayRoute", "pathPrefix", "/😀/v1"), HARMLESS),
+        # RFC 3986 segments only (issue 16, item 4): a raw emoji is refused, its %XX escape would pass
+        ("route emoji path", with_field("GatewayRoute", "pathPrefix", "/😀/v1"), REFUSED),
+        (
+            "route escaped emoji path",
+            with_field("GatewayRoute", "pathPrefix", "/%F0%9F%98%80/v1"),
+            HARMLESS,
+        ),
         ("tenant RTL displayName", with_field("WalletTenant", "displayName", "\u202eevil"), HARMLESS),
     ]
     # Names at and past the length limits.
