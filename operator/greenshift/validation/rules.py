@@ -88,7 +88,7 @@ def _pinned(image: str) -> bool:
     if ":" not in last:
         return False
     tag = last.rsplit(":", 1)[1]
-    return bool(_TAG.match(tag)) and tag != "latest"
+    return bool(_TAG.match(tag)) and tag.lower() != "latest"  # tags are case-sensitive: :LATEST floats too
 
 
 def check_upstream_url(url: Any, field: str = "spec.upstream.url") -> list[Problem]:

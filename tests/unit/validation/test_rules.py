@@ -46,6 +46,8 @@ def test_certified_pinned_image_passes(image: str) -> None:
         ("docker.io/library/nginx:1.27", ["ImageNotCertified"]),
         ("registry.greenshift.local/other/identity:1.0", ["ImageNotCertified"]),
         (f"{CERTIFIED}identity:latest", ["ImageNotPinned"]),
+        (f"{CERTIFIED}identity:LATEST", ["ImageNotPinned"]),  # issue 16, item 5
+        (f"{CERTIFIED}identity:Latest", ["ImageNotPinned"]),
         (f"{CERTIFIED}identity", ["ImageNotPinned"]),
         (f"{CERTIFIED}identity@sha256:abc", ["ImageNotPinned"]),
         ("nginx", ["ImageNotCertified", "ImageNotPinned"]),
