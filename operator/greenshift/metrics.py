@@ -8,7 +8,7 @@ between scrapes.
 
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, KINDS
-from greenshift.controllers import indexes
+from greenshift.constants import KINDS
 from greenshift.kube import PermanentApiError, TemporaryApiError
-from greenshift.runtime.packing import unpack
 from greenshift.runtime.queue import Requeue
 from greenshift.usage import usage_report
 
@@ -36,20 +34,6 @@ class ClusterState:
     sources: list[Body]
     routes: list[Body]
     children: list[Body]
-
-
-def state_from_indices(
-    indices: Mapping[str, Mapping[Any, Iterable[Any]]], children: list[Body]
-) -> ClusterState:
-    """A snapshot of the custom resources in the fact index and of the operator's children."""
-    by_kind: dict[str, list[Body]] = {kind: [] for kind in KINDS}
-    for (facet, _), store in list(indices[indexes.INDEX].items()):
-        if facet != indexes.RESOURCE:
-            continue
-        for packed in store:
-            body = unpack(packed)
-            by_kind.setdefault(str(body.get("kind")), []).append(body)
-    return ClusterState(by_kind[KIND_TENANT], by_kind[KIND_SOURCE], by_kind[KIND_ROUTE], children)
 
 
 def error_class(exc: BaseException) -> str:

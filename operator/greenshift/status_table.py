@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenshift.config import PlatformConfig
-from greenshift.controllers.child_watch import SELECTOR
-from greenshift.controllers.indexed_watch import SERVICES
+from greenshift.controllers.indexes import SERVICES
 from greenshift.controllers.keys import key_of, owner_of
-from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS, child_resources
+from greenshift.controllers.wiring import ROUTES, SELECTOR, SOURCES, TENANTS, child_resources
 from greenshift.kube import ApiError, KubeClient
 
 

@@ -27,13 +27,7 @@ async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
     await remove_finalizer(ctx, source)  # garbage collection does it all: none is needed
     if is_deleting(source):
         return
-    unobserved = (source.get("status") or {}).get("observedGeneration") != source["metadata"].get(
-        "generation"
-    )
     await _reconcile(ctx, key, source)
-    if unobserved:  # routes to this source wait for its first reconcile of a spec (backend_pending)
-        for route in ctx.routes_to_service(key.namespace, key.name):
-            ctx.queue.add(route)
 
 
 async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:

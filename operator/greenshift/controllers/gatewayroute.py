@@ -7,7 +7,7 @@ pruning unpublishes whatever it had.
 from collections.abc import Mapping
 from typing import Any
 
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE
+from greenshift.constants import KIND_SOURCE
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
@@ -24,7 +24,6 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     route = ctx.body(key)
     if route is None:
         return
-    _wake_other_claimants(ctx, key, route)
     await remove_finalizer(ctx, route)  # garbage collection and the claimants' wake-up do it all
     if is_deleting(route):
         return
@@ -46,30 +45,6 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     )
     published = any(b.get("kind") in ROUTE_KINDS for b in result.live.values())
     await write_status(ctx, route, route_status(route, accepted, published, warnings))
-
-
-def _wake_other_claimants(ctx: Context, key: ObjectKey, route: Body) -> None:
-    """Queue the other routes claiming a host+path this route lets go of or newly claims.
-
-    Letting go (edit or deletion): the next claimant may take it. Claiming (creation, edit,
-    or first sight after a restart): this route may be older than the current holder, which
-    must then give it up; otherwise both would be published.
-    """
-    spec = route.get("spec") or {}
-    claim = (str(spec.get("host")), str(spec.get("pathPrefix")))
-    previous = ctx.claims.get(key)
-    changed: list[tuple[str, str]] = []
-    if is_deleting(route):
-        ctx.claims.pop(key, None)
-        changed = [claim]
-    elif previous != claim:
-        ctx.claims[key] = claim
-        changed = [claim] if previous is None else [previous, claim]
-    for host, path in changed:
-        for _, namespace, name in ctx.route_claims(host, path):
-            other = ObjectKey(KIND_ROUTE, namespace, name)
-            if other != key:
-                ctx.queue.add(other)
 
 
 def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Condition, list[str]]:

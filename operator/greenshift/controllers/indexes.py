@@ -1,101 +1,186 @@
-"""Index functions: the in-memory views that replace a LIST per reconcile.
+"""The operator's view of the cluster: one store per watched kind, and the typed queries on them.
 
-Each function maps one watched object to ``{key: value}``; the index is kept current from
-the watch streams and drops an object's entries when it goes away. They are plain
-functions, unit-testable.
-
-The facts of the custom resources share one index, ``greenshift``, under keys tagged with
-their facet (``("resource", key)``, ``("tenant_namespace", namespace)``, ...), kept by the
-operator (``fact_index``); ``services`` (each Service's type and ports) and ``namespaces``
-(each Namespace's tenant label) index the informers of those kinds (``indexed_watch``).
+The stores (``runtime.store``) are kept by the reflectors (``wiring``); the index functions
+below are pure and say what each query looks up: the tenant of a namespace, the sources and
+routes of a namespace, the routes claiming a host+path, the routes to a backend, the children
+of an owner (by the ``greenshift.io/owner`` annotation). Every read is a dictionary lookup:
+no reconcile and no admission review lists anything.
 """
 
-from collections.abc import Callable
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LABEL
-from greenshift.controllers.keys import key_of
+from greenshift.controllers.keys import ObjectKey, owner_of
+from greenshift.kube import ResourceRef, ref_of_kind
 from greenshift.naming import tenant_namespace
-from greenshift.runtime.packing import compact, pack
+from greenshift.runtime.store import Store
+
+Body = Mapping[str, Any]
+ChildKey = tuple[str, str, str, str]
+"""apiVersion, kind, namespace, name"""
+SERVICES = ref_of_kind("v1", "Service")
+NAMESPACES = ref_of_kind("v1", "Namespace")
 
 
-def greenshift_resources(body: Any, **_: Any) -> dict[Any, Any]:
-    return {key_of(body): pack(compact(body), compress=False)}
+def tenant_namespaces(body: Body) -> list[Hashable]:
+    return [tenant_namespace(dict(body))]
 
 
-def tenant_namespaces(body: Any, **_: Any) -> dict[Any, Any]:
-    meta = body["metadata"]
-    return {tenant_namespace(body): (str(meta.get("creationTimestamp", "")), meta["name"])}
+def in_namespace(body: Body) -> list[Hashable]:
+    return [body["metadata"]["namespace"]]
 
 
-def by_namespace(body: Any, **_: Any) -> dict[Any, Any]:
-    meta = body["metadata"]
-    return {meta["namespace"]: (body["kind"], meta["name"])}
-
-
-def route_claims(body: Any, **_: Any) -> dict[Any, Any] | None:
+def route_claim(body: Body) -> tuple[str, str] | None:
+    """The host+path a route claims; none while it is being deleted."""
     spec = body.get("spec") or {}
     if body["metadata"].get("deletionTimestamp") or not spec.get("host") or not spec.get("pathPrefix"):
         return None
-    meta = body["metadata"]
-    return {
-        (spec["host"], spec["pathPrefix"]): (
-            str(meta.get("creationTimestamp", "")),
-            meta["namespace"],
-            meta["name"],
-        )
-    }
+    return (str(spec["host"]), str(spec["pathPrefix"]))
 
 
-def route_backends(body: Any, **_: Any) -> dict[Any, Any] | None:
+def route_claims(body: Body) -> list[Hashable]:
+    claim = route_claim(body)
+    return [claim] if claim is not None else []
+
+
+def route_backends(body: Body) -> list[Hashable]:
     backend = (body.get("spec") or {}).get("backend") or {}
     target = backend.get("service") or backend.get("documentSource") or {}
     name = target.get("name")
-    return {(body["metadata"]["namespace"], name): body["metadata"]["name"]} if name else None
+    return [(body["metadata"]["namespace"], str(name))] if name else []
 
 
-def services(body: Any, **_: Any) -> dict[Any, Any]:
-    spec = body.get("spec") or {}
-    meta = body["metadata"]
+def owners(body: Body) -> list[Hashable]:
+    owner = owner_of(body)
+    return [owner] if owner is not None else []
+
+
+def child_key(body: Body) -> ChildKey:
+    meta = body.get("metadata") or {}
+    return (
+        str(body.get("apiVersion")),
+        str(body.get("kind")),
+        str(meta.get("namespace") or ""),
+        str(meta["name"]),
+    )
+
+
+def _resources() -> dict[str, Store]:
     return {
-        (meta["namespace"], meta["name"]): {
-            "type": spec.get("type", "ClusterIP"),
-            "ports": spec.get("ports") or [],
-        }
+        KIND_TENANT: Store({"namespace": tenant_namespaces}, compress=False),
+        KIND_SOURCE: Store({"namespace": in_namespace}, compress=False),
+        KIND_ROUTE: Store(
+            {"namespace": in_namespace, "claim": route_claims, "backend": route_backends}, compress=False
+        ),
     }
 
 
-def namespaces(body: Any, **_: Any) -> dict[Any, Any]:
-    """Each Namespace and the tenant its label names ("" for none): whether a tenant may have it."""
-    meta = body["metadata"]
-    return {("", meta["name"]): str((meta.get("labels") or {}).get(TENANT_LABEL, ""))}
+@dataclass
+class ClusterView:
+    """The stores: the custom resources by kind, all Services and Namespaces, the other children
+    by kind (only those labelled managed-by Greenshift)."""
 
+    resources: dict[str, Store] = field(default_factory=_resources)
+    services: Store = field(default_factory=lambda: Store({"owner": owners}, compress=False))
+    namespaces: Store = field(default_factory=lambda: Store({"owner": owners}, compress=False))
+    children: dict[ResourceRef, Store] = field(default_factory=dict)
 
-INDEX = "greenshift"
-RESOURCE, TENANT_NAMESPACE, IN_NAMESPACE, ROUTE_CLAIM, ROUTE_BACKEND = (
-    "resource",
-    "tenant_namespace",
-    "in_namespace",
-    "route_claim",
-    "route_backend",
-)
-Facets = tuple[tuple[str, Callable[..., dict[Any, Any] | None]], ...]
-FACETS: dict[str, Facets] = {
-    KIND_TENANT: ((RESOURCE, greenshift_resources), (TENANT_NAMESPACE, tenant_namespaces)),
-    KIND_SOURCE: ((RESOURCE, greenshift_resources), (IN_NAMESPACE, by_namespace)),
-    KIND_ROUTE: (
-        (RESOURCE, greenshift_resources),
-        (IN_NAMESPACE, by_namespace),
-        (ROUTE_CLAIM, route_claims),
-        (ROUTE_BACKEND, route_backends),
-    ),
-}
+    def child_stores(self) -> list[Store]:
+        return [self.services, self.namespaces, *self.children.values()]
 
+    def child_store(self, api_version: str, kind: str) -> Store | None:
+        ref = ref_of_kind(api_version, kind)
+        if ref == SERVICES:
+            return self.services
+        if ref == NAMESPACES:
+            return self.namespaces
+        return self.children.get(ref)
 
-def facts(body: Any, **_: Any) -> dict[Any, Any]:
-    """Every fact of one custom resource, each key tagged with its facet."""
-    return {
-        (facet, key): value
-        for facet, function in FACETS[body["kind"]]
-        for key, value in (function(body) or {}).items()
-    }
+    def resource_keys(self) -> list[ObjectKey]:
+        return [ObjectKey(kind, ns, name) for kind, store in self.resources.items() for ns, name in store]
+
+    def resource(self, key: ObjectKey) -> Body | None:
+        return self.resources[key.kind].get((key.namespace, key.name))
+
+    def resources_of(self, kind: str) -> list[Body]:
+        return list(self.resources[kind].values())
+
+    def tenants_claiming(self, namespace: str) -> list[tuple[str, str]]:
+        """(creationTimestamp, name) of every tenant that wants ``namespace``, oldest first."""
+        store = self.resources[KIND_TENANT]
+        found = (store.get(key) for key in store.index("namespace", namespace))
+        return sorted(
+            (str(t["metadata"].get("creationTimestamp", "")), t["metadata"]["name"]) for t in found if t
+        )
+
+    def dependents(self, namespace: str) -> list[ObjectKey]:
+        """The sources and routes of ``namespace``."""
+        return [
+            ObjectKey(kind, ns, name)
+            for kind in (KIND_SOURCE, KIND_ROUTE)
+            for ns, name in self.resources[kind].index("namespace", namespace)
+        ]
+
+    def count(self, kind: str, namespace: str) -> int:
+        return len(self.resources[kind].index("namespace", namespace))
+
+    def route_claims(self, host: str, path: str) -> list[tuple[str, str, str]]:
+        """(creationTimestamp, namespace, name) of the routes claiming host+path, oldest first."""
+        store = self.resources[KIND_ROUTE]
+        found = (store.get(key) for key in store.index("claim", (host, path)))
+        return sorted(
+            (
+                str(r["metadata"].get("creationTimestamp", "")),
+                r["metadata"]["namespace"],
+                r["metadata"]["name"],
+            )
+            for r in found
+            if r
+        )
+
+    def routes_to(self, namespace: str, backend: str) -> list[ObjectKey]:
+        return [
+            ObjectKey(KIND_ROUTE, ns, name)
+            for ns, name in sorted(self.resources[KIND_ROUTE].index("backend", (namespace, backend)))
+        ]
+
+    def service(self, namespace: str, name: str) -> Body | None:
+        """The Service's type and ports, None when it does not exist."""
+        found = self.services.get((namespace, name))
+        if found is None:
+            return None
+        spec = found.get("spec") or {}
+        return {"type": spec.get("type", "ClusterIP"), "ports": spec.get("ports") or []}
+
+    def namespace_tenant(self, namespace: str) -> str | None:
+        """The tenant label of the Namespace ``namespace`` ("" for none), None when it does not exist."""
+        found = self.namespaces.get(("", namespace))
+        return None if found is None else str((found["metadata"].get("labels") or {}).get(TENANT_LABEL, ""))
+
+    def children_of(self, owner: ObjectKey) -> list[Body]:
+        return [
+            body
+            for store in self.child_stores()
+            for key in store.index("owner", owner)
+            if (body := store.get(key)) is not None
+        ]
+
+    def child(self, owner: ObjectKey, key: ChildKey) -> Body | None:
+        store = self.child_store(key[0], key[1])
+        found = store.get((key[2], key[3])) if store is not None else None
+        return found if found is not None and owner_of(found) == owner else None
+
+    def has_child(self, owner: ObjectKey, key: ChildKey) -> bool:
+        store = self.child_store(key[0], key[1])
+        return store is not None and (key[2], key[3]) in store.index("owner", owner)
+
+    def all_children(self) -> list[Body]:
+        return [
+            body
+            for store in self.child_stores()
+            for owner in store.index_values("owner")
+            for key in store.index("owner", owner)
+            if (body := store.get(key)) is not None
+        ]

@@ -19,7 +19,7 @@ def newest_child(ctx: Context, owner: ObjectKey, applied: Body) -> Body:
     """A child as applied, or as watched if the watch already has a newer state of it (a
     controller's status, e.g. the Deployment's or the ResourceQuota's, often arrives with the
     answer to the apply)."""
-    watched = ctx.child_cache.get(owner, object_key_of(applied))
+    watched = ctx.child(owner, object_key_of(applied))
     return watched if watched is not None and version_of(watched) > version_of(applied) else applied
 
 
@@ -29,7 +29,7 @@ def is_deleting(body: Body) -> bool:
 
 async def _own_write(ctx: Context, body: Body, write: Awaitable[Body]) -> Body:
     """Write the resource itself and remember the answer, so that its watch event is known as an
-    echo; the resource's events that arrive before the answer wait for it (``Context.writing``)."""
+    echo; the resource's changes that arrive before the answer wait for it (``Context.writing``)."""
     key = key_of(body)
     ctx.writing[key] = []
     try:
@@ -40,8 +40,8 @@ async def _own_write(ctx: Context, body: Body, write: Awaitable[Body]) -> Body:
             ctx.own_versions.setdefault(key, set()).add(str(version))
         return result
     finally:
-        for event, kind in ctx.writing.pop(key, []):
-            ctx.replay(event, kind)
+        for change in ctx.writing.pop(key, []):
+            ctx.replay(change)
 
 
 async def ensure_finalizer(ctx: Context, body: Body) -> None:

@@ -194,7 +194,6 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
             f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain)."
         )
     await remove_finalizer(ctx, tenant)
-    ctx.tenant_generations.pop(key.name, None)
 
 
 async def _release(ctx: Context, child: Body) -> None:

@@ -1,42 +1,41 @@
-"""What feeds the reconcilers: the informers' events, the indexes, the queue's lifecycle.
+"""The composition root: the view's stores and their reflectors, the wake rules, the queue, the reconcilers.
 
-kopf runs the process (login, start-up and clean-up, the liveness probe, the admission
-webhook); the operator watches what it reads with its own informers (``informer``): kopf's
+kopf runs the process (start-up and clean-up, the liveness probe, the admission webhook); the
+operator lists and watches what it reads with its own reflectors (``runtime.reflector``): kopf's
 per-object workers and handler rounds cost about a quarter of its CPU at a thousand tenants,
-and its create/update handlers would persist progress and a diff base in the objects. Every
-event of a custom resource, of one of its children (found by the managed-by label) or of a
-Service a route points to queues the affected resource in a level-based work queue; a
-periodic resync queues them all as a safety net, and writes nothing where nothing changed.
+and its create/update handlers would persist progress and a diff base in the objects. One way:
+a reflector's change goes through the wake rules (``watches``) into the work queue, whose
+workers run the kind's reconcile; a periodic resync queues every resource as a safety net,
+and writes nothing where nothing changed.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import kopf
 
 from greenshift.config import PlatformConfig
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
-from greenshift.controllers import indexes
-from greenshift.controllers.child_cache import ChildCache
-from greenshift.controllers.child_watch import ChildWatcher
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from greenshift.controllers import watches
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
-from greenshift.controllers.fact_index import FactIndex
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
-from greenshift.controllers.indexed_watch import NAMESPACES, SERVICES, IndexedWatcher
-from greenshift.controllers.informer import Informer
-from greenshift.controllers.keys import ObjectKey, key_of, owner_of
-from greenshift.controllers.resource_watch import ResourceWatcher
+from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, owners
+from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.tenant import reconcile_tenant
-from greenshift.kube import ApiError, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.kube.client import Login
 from greenshift.leader import LeaderElection, LeaseOptions
-from greenshift.metrics import ClusterState, OperatorMetrics, state_from_indices
-from greenshift.naming import tenant_namespace
+from greenshift.metrics import ClusterState, OperatorMetrics
 from greenshift.runtime.queue import Requeue, WorkQueue
+from greenshift.runtime.reflector import Reflector
+from greenshift.runtime.store import Change, Store
+from greenshift.runtime.watches import Rule, enqueue
 from greenshift.web import WebServer, create_app
 
 Body = Mapping[str, Any]
@@ -46,7 +45,8 @@ logger = logging.getLogger("greenshift")
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
 SOURCES = ref_of_kind("greenshift.io/v1alpha1", KIND_SOURCE)
 ROUTES = ref_of_kind("greenshift.io/v1alpha1", KIND_ROUTE)
-PROBE_TIMEOUT_SECONDS = 5.0
+SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+"""The children's label: only Services and Namespaces are watched whole."""
 
 RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
     KIND_TENANT: reconcile_tenant,
@@ -95,15 +95,15 @@ class Runtime:
     http_host: str = "0.0.0.0"  # noqa: S104 - the pod's catalog and metrics port (docs/metrics.md)
     http_port: int | None = None  # None: no HTTP server; 0: any free port
     watch_timeout: float = 300.0
+    login: Login | None = None
+    """Reads the credentials again after a 401 (``kube.client.connect``); None: they never change."""
     metrics: OperatorMetrics = field(init=False, repr=False)
     namespaces: tuple[str, ...] = ()  # where sources, routes and Services are watched; () for all
-    watcher: ChildWatcher | None = field(default=None, repr=False)
-    resources: ResourceWatcher | None = field(default=None, repr=False)
-    services: IndexedWatcher | None = field(default=None, repr=False)
-    namespace_watch: IndexedWatcher | None = field(default=None, repr=False)
-    facts: FactIndex = field(default_factory=FactIndex, repr=False)
+    view: ClusterView = field(default_factory=ClusterView, repr=False)
+    queue: WorkQueue[ObjectKey] = field(init=False, repr=False)
+    reflectors: list[Reflector] = field(default_factory=list, repr=False)
     loaded: bool = field(default=False, repr=False)
-    """Whether the start-up LISTs have filled the indexes (the webhook answers only then)."""
+    """Whether the start-up LISTs have filled the stores (the webhook answers only then)."""
     lease: LeaseOptions | None = None
     """Reconcile only while holding this Lease (``--leader-election``); None: always (standalone)."""
     web: WebServer | None = field(default=None, repr=False)
@@ -113,73 +113,57 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.metrics = OperatorMetrics(self.state, lambda: self.leading)
+        self.queue = WorkQueue(self._reconcile, workers=self.workers)
 
     def state(self) -> ClusterState | None:
-        """What the indexes hold now (for the HTTP server and metrics); None before start."""
-        if self.context is None:
+        """What the stores hold now (for the HTTP server and metrics); None before start."""
+        if not self.loaded:
             return None
-        return state_from_indices(self.context.indices, self.context.child_cache.all())
+        view = self.view
+        return ClusterState(
+            view.resources_of(KIND_TENANT),
+            view.resources_of(KIND_SOURCE),
+            view.resources_of(KIND_ROUTE),
+            view.all_children(),
+        )
+
+    def down(self) -> dict[str, str]:
+        """The watch streams that failed and have not listed again since, with their errors."""
+        return {name: error for reflector in self.reflectors for name, error in reflector.down.items()}
 
     async def start(self, settings: kopf.OperatorSettings) -> None:
-        queue: WorkQueue[ObjectKey] = WorkQueue(self._reconcile, workers=self.workers)
-        client = KubeClient(self.connection)
+        client = KubeClient(self.connection, login=self.login)
+        self.context = ctx = Context(
+            client=client, config=self.config, settings=settings, view=self.view, events=EventPoster(client)
+        )
+        ctx.recent.on_foreign = self.queue.add
+        resource_rules = watches.resource_rules(ctx)
+        ctx.replay = lambda change: enqueue(self.queue, resource_rules[str(change.body["kind"])], change)
         namespaces: list[str | None] = list(self.namespaces) or [None]
-        child_cache = ChildCache()
-        self.services = IndexedWatcher(
-            client,
-            SERVICES,
-            namespaces,
-            indexes.services,
-            child_cache,
-            lambda body, kind: _on_service_event(self, body, kind),
-            lambda keys: _wake_services(self, keys),
-            timeout_seconds=self.watch_timeout,
+        reflect = partial(
+            Reflector, client, watch_timeout=self.watch_timeout, relist_seconds=self.resync_seconds
         )
-        self.namespace_watch = IndexedWatcher(
-            client,
-            NAMESPACES,
-            [None],  # cluster-scoped
-            indexes.namespaces,
-            child_cache,
-            lambda body, kind: _child_changed(ctx, body, kind),
-            lambda _: _wake_all(ctx, ctx.child_cache.owners_of_kind(NAMESPACES.api_version, NAMESPACES.kind)),
-            timeout_seconds=self.watch_timeout,
-        )
-        self.context = Context(
-            client=client,
-            config=self.config,
-            settings=settings,
-            queue=queue,
-            indices={
-                indexes.INDEX: self.facts,
-                "services": self.services.index,
-                "namespaces": self.namespace_watch.index,
-            },
-            events=EventPoster(client),
-            child_cache=child_cache,
-            replay=lambda body, kind: _on_resource_event(self, body, kind),
-        )
-        ctx = self.context
-        self.resources = ResourceWatcher(
-            client,
-            [(TENANTS, None)] + [(ref, ns) for ref in (SOURCES, ROUTES) for ns in namespaces],
-            self.facts,
-            lambda body, kind: _on_resource_event(self, body, kind),
-            lambda keys: _wake_all(ctx, keys),
-            timeout_seconds=self.watch_timeout,
-        )
-        self.watcher = ChildWatcher(
-            client,
-            [ref for ref in child_resources(self.config) if ref != NAMESPACES],  # all are watched above
-            ctx.child_cache,
-            lambda body, kind: _child_changed(ctx, body, kind),
-            lambda owners: _wake_all(ctx, owners),
-            timeout_seconds=self.watch_timeout,
-        )
-        await self.relist()
+        on_resource = partial(_on_resource, ctx, self.queue, resource_rules)
+        self.reflectors = [
+            reflect(TENANTS, self.view.resources[KIND_TENANT], on_resource),
+            reflect(SOURCES, self.view.resources[KIND_SOURCE], on_resource, namespaces=namespaces),
+            reflect(ROUTES, self.view.resources[KIND_ROUTE], on_resource, namespaces=namespaces),
+            reflect(
+                SERVICES, self.view.services, self._rules(watches.service_rules(ctx)), namespaces=namespaces
+            ),
+            reflect(NAMESPACES, self.view.namespaces, self._rules(watches.child_rules(ctx))),
+        ]
+        for ref in child_resources(self.config):
+            if ref != NAMESPACES:  # watched whole, above
+                store = self.view.children.setdefault(ref, Store({"owner": owners}))
+                self.reflectors.append(
+                    reflect(ref, store, self._rules(watches.child_rules(ctx)), selector=SELECTOR)
+                )
+        for reflector in self.reflectors:  # the custom resources first: the stores are whole before any read
+            await reflector.sync()
         self.loaded = True
-        for informer in self._informers():
-            informer.start()
+        for reflector in self.reflectors:
+            reflector.start()
         if self.http_port is not None:
             self.web = WebServer(create_app(self.state, self.metrics), self.http_host, self.http_port)
             await self.web.start()
@@ -191,15 +175,17 @@ class Runtime:
                 self._election.run(self._lead, self._follow), name="greenshift-leader-election"
             )
 
+    def _rules(self, rules: list[Rule[ObjectKey]]) -> Callable[[Change], None]:
+        return partial(enqueue, self.queue, rules)
+
     async def _lead(self) -> None:
         """Reconcile: every resource once (as a watch's initial listing would), then as events come.
 
-        A replica that does not lead keeps its informers current (its webhook, catalog and
+        A replica that does not lead keeps its stores current (its webhook, catalog and
         metrics answer from them) and queues keys, but reconciles nothing.
         """
-        assert self.context is not None
         self.resync()
-        self.context.queue.start()
+        self.queue.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
 
     async def _follow(self) -> None:
@@ -208,8 +194,7 @@ class Runtime:
             self._resync.cancel()
             await asyncio.gather(self._resync, return_exceptions=True)
             self._resync = None
-        if self.context is not None:
-            await self.context.queue.stop()
+        await self.queue.stop()
 
     @property
     def leading(self) -> bool:
@@ -217,10 +202,6 @@ class Runtime:
         if self._election is not None:
             return self._election.is_leader
         return self.loaded and self.lease is None
-
-    def _informers(self) -> list[Informer]:
-        informers = (self.resources, self.services, self.namespace_watch, self.watcher)
-        return [i for i in informers if i is not None]
 
     async def stop(self) -> None:
         if self.web is not None:
@@ -231,8 +212,8 @@ class Runtime:
             await self._election.release()  # another replica takes over at once
         else:
             await self._follow()
-        for informer in self._informers():
-            await informer.stop()
+        for reflector in self.reflectors:
+            await reflector.stop()
         if self.context is not None:
             await self.context.events.close()
             await self.context.client.close()
@@ -248,30 +229,31 @@ class Runtime:
                 raise Requeue(str(exc), exc.retry_after, hold=True) from None
 
     async def _resync_loop(self) -> None:
+        """Every ``resync_seconds``, queue every resource (each reflector also lists again on its own)."""
         while True:
             await asyncio.sleep(self.resync_seconds)
-            assert self.context is not None
-            if len(self.context.queue):
-                continue  # still busy with the last pass or with changes: no safety net needed now
-            try:
-                await self.relist()
-            except ApiError as exc:
-                logger.warning("Deferred the resync: a listing failed: %s.", exc)
-                continue
-            self.resync()
-
-    async def relist(self) -> None:
-        """One LIST per watched kind (the custom resources first): seeds the fact index and the
-        caches at start-up, before anything reads them; at a resync, heals what a missed event
-        left behind (a resource gone unseen is handled as deleted)."""
-        for informer in self._informers():
-            await informer.relist_all()
+            if not len(self.queue):  # still busy with the last pass or with changes: no safety net needed now
+                self.resync()
 
     def resync(self) -> None:
         """Queue every known custom resource (the safety-net timer)."""
-        assert self.context is not None
-        for key in self.context.resource_keys():
-            self.context.queue.add(key)
+        for key in self.view.resource_keys():
+            self.queue.add(key)
+
+
+def _on_resource(
+    ctx: Context, queue: WorkQueue[ObjectKey], rules: dict[str, list[Rule[ObjectKey]]], change: Change
+) -> None:
+    """A custom resource's change: forget what the operator wrote of one that is gone; hold one that
+    arrives while the operator's write of it is in flight (``lifecycle``); else the kind's rules."""
+    key = key_of(change.body)
+    if change.new is None:
+        ctx.own_versions.pop(key, None)
+        ctx.recent.forget(change.body)
+    elif key in ctx.writing:
+        ctx.writing[key].append(change)
+        return
+    enqueue(queue, rules[key.kind], change)
 
 
 def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
@@ -290,13 +272,12 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
         await runtime.stop()
 
     @kopf.on.probe(registry=registry, id="watch")
-    async def can_watch(**_: Any) -> str:
-        """The liveness endpoint fails (HTTP 500) while the API server refuses or cannot serve watches."""
-        async with KubeClient(runtime.connection, timeout=PROBE_TIMEOUT_SECONDS) as client:
-            try:
-                await client.open_watch(TENANTS, seconds=PROBE_TIMEOUT_SECONDS)
-            except ApiError as exc:
-                raise kopf.PermanentError(f"Cannot watch {TENANTS.plural}: {exc}") from None
+    def watching(**_: Any) -> str:
+        """The liveness endpoint fails (HTTP 500) while a watch stream is down (it failed and has
+        not listed again since): the API server refuses or cannot serve it."""
+        down = runtime.down()
+        if down:
+            raise kopf.PermanentError("; ".join(f"{name}: {error}" for name, error in sorted(down.items())))
         return "ok"
 
     return registry
@@ -318,138 +299,3 @@ def configure_settings(
     settings.watching.server_timeout = int(watch_timeout)  # the API server refuses "300.0"
     settings.watching.client_timeout = watch_timeout + max(1.0, watch_timeout / 10)
     settings.networking.enforce_retry_after = True
-
-
-def _on_resource_event(runtime: Runtime, body: Body, kind: str) -> None:
-    """A custom resource's watch event: the facts, then who must reconcile."""
-    ctx = runtime.context
-    assert ctx is not None
-    key = key_of(body)
-    meta = body.get("metadata", {})
-    namespace = key.namespace or tenant_namespace(dict(body))
-    if kind == "DELETED":
-        runtime.facts.remove(body)
-        ctx.own_versions.pop(key, None)
-        ctx.claims.pop(key, None)
-        ctx.recent.forget(body)
-        if key.kind == KIND_TENANT:
-            ctx.tenant_generations.pop(key.name, None)
-            _wake_namespace(ctx, namespace)
-        else:
-            _wake_tenant(ctx, key.namespace)
-        if key.kind == KIND_ROUTE:
-            spec = body.get("spec") or {}
-            for _created, ns, name in ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix"))):
-                ctx.queue.add(ObjectKey(KIND_ROUTE, ns, name))
-        return
-    runtime.facts.update(body)
-    held = ctx.writing.get(key)
-    if held is not None:  # the operator is writing it: handled once the answer is known
-        held.append((body, kind))
-        return
-    if is_echo(ctx, key, body):
-        return
-    ctx.queue.add(key)
-    if key.kind == KIND_TENANT:
-        generation = int(meta.get("generation") or 0)
-        if ctx.tenant_generations.get(key.name) != generation:
-            ctx.tenant_generations[key.name] = generation
-            _wake_namespace(ctx, namespace)
-    elif kind == "ADDED":
-        _wake_tenant(ctx, key.namespace)
-
-
-def is_echo(ctx: Context, key: ObjectKey, body: Mapping[str, Any]) -> bool:
-    """Whether this event of a custom resource only reports the operator's own write.
-
-    Not when the object holds something no reconcile has seen: a watch that is lost and
-    re-listed delivers only each object's latest state, so a spec change (or a deletion) that
-    the operator's status write followed can arrive as that write's echo alone; the status the
-    operator wrote then observed an older generation.
-    """
-    meta = body.get("metadata", {})
-    own = _is_own_write(ctx, key, str(meta.get("resourceVersion")))
-    observed = (body.get("status") or {}).get("observedGeneration")
-    unseen = bool(meta.get("deletionTimestamp")) or (
-        observed is not None and observed != meta.get("generation")
-    )
-    return own and not unseen
-
-
-def _is_own_write(ctx: Context, key: ObjectKey, version: str) -> bool:
-    """Whether this event of a custom resource is the echo of one of the operator's own writes.
-
-    Events come in version order, so the own versions up to this one are forgotten.
-    """
-    own = ctx.own_versions.get(key)
-    if not own:
-        return False
-    echo = version in own
-    if version.isdigit():
-        own -= {v for v in own if v.isdigit() and int(v) <= int(version)}
-    else:
-        own.discard(version)
-    if not own:
-        del ctx.own_versions[key]
-    return echo
-
-
-def _child_changed(ctx: Context, body: Mapping[str, Any], event_type: str | None) -> None:
-    """Keep the child cache current and wake the owner, unless the event only echoes its own write.
-
-    A child that loses the managed-by label leaves the watch's selection as a DELETED event: its
-    owner is woken and takes it back.
-    """
-    owner = owner_of(body)
-    deleted = event_type == "DELETED"
-    echo = not deleted and ctx.recent.is_echo(body)
-    ctx.recent.observed(body, deleted=deleted)
-    if deleted:
-        ctx.child_cache.remove(body)
-    else:
-        ctx.child_cache.upsert(body)
-    if owner is not None and not echo and not ctx.recent.hold(body, deleted=deleted):
-        ctx.queue.add(owner)
-
-
-def _on_service_event(runtime: Runtime, body: Body, kind: str) -> None:
-    """A Service's watch event: the routes pointing at it, and its owner if it is a child."""
-    ctx = runtime.context
-    assert ctx is not None
-    meta = body.get("metadata", {})
-    _wake_all(ctx, ctx.routes_to_service(str(meta.get("namespace")), str(meta.get("name"))))
-    if owner_of(body) is not None:  # labelled or not: a Service that lost its label is taken back
-        _child_changed(ctx, body, kind)
-
-
-def _wake_services(runtime: Runtime, services: Iterable[tuple[str, str]]) -> None:
-    """After a gap in the Services' watch: the routes to any Service, and every Service's owner."""
-    ctx = runtime.context
-    assert ctx is not None
-    for namespace, name in services:
-        _wake_all(ctx, ctx.routes_to_service(namespace, name))
-    _wake_all(ctx, ctx.child_cache.owners_of_kind(SERVICES.api_version, SERVICES.kind))
-
-
-def _wake_all(ctx: Context, keys: Iterable[ObjectKey]) -> None:
-    for key in keys:
-        ctx.queue.add(key)
-
-
-def _wake_namespace(ctx: Context, namespace: str) -> None:
-    for key in ctx.dependents(namespace):
-        ctx.queue.add(key)
-
-
-USAGE_DELAY_SECONDS = 1.0
-
-
-def _wake_tenant(ctx: Context, namespace: str) -> None:
-    """A source or route came or went: the tenant's usage counts it within a second.
-
-    The delay gathers a burst (a GitOps sync applies a tenant's sources and routes together)
-    into one status write instead of one per resource.
-    """
-    tenant = ctx.tenant_for_namespace(namespace)
-    if tenant is not None:
-        ctx.queue.add_after(key_of(tenant), USAGE_DELAY_SECONDS)

@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 Body = dict[str, Any]
 OnChange = Callable[[Change], None]
 
-BACKOFF_SECONDS = 0.8  # client-go's reflector: 800 ms doubling to 30 s, with jitter
-BACKOFF_CAP_SECONDS = 30.0
+BACKOFF_SECONDS = 0.8  # as client-go's reflector: 800 ms doubling, with up to 100% jitter
+BACKOFF_CAP_SECONDS = 10.0  # client-go: 30 s; a stream stays down (liveness) until it lists again
 
 
 class ListerWatcher(Protocol):

@@ -351,14 +351,14 @@ async def _started(runtime: Runtime | None) -> bool:
 async def _idle(runtime: Runtime | None) -> None:
     assert runtime is not None
     assert runtime.context is not None
-    await asyncio.wait_for(runtime.context.queue.wait_idle(), TIMEOUT)
+    await asyncio.wait_for(runtime.queue.wait_idle(), TIMEOUT)
 
 
 async def _resync(runtime: Runtime | None) -> None:
     assert runtime is not None
     assert runtime.context is not None
     runtime.resync()
-    await asyncio.wait_for(runtime.context.queue.wait_idle(), TIMEOUT)
+    await asyncio.wait_for(runtime.queue.wait_idle(), TIMEOUT)
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,13 @@ from greenshift.config import PlatformConfig
 from greenshift.constants import FINALIZER
 from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
-from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.lifecycle import remove_finalizer
 from greenshift.devcluster import DevCluster
 from greenshift.kube import KubeClient, ref_of_kind
-from greenshift.runtime.queue import WorkQueue
 from greenshift.schemas import load_crds
 
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", "WalletTenant")
-
-
-async def _ignore(key: ObjectKey) -> None:
-    return None
 
 
 async def test_removing_the_finalizer_of_a_vanished_object_is_quiet() -> None:
@@ -41,8 +36,7 @@ async def test_removing_the_finalizer_of_a_vanished_object_is_quiet() -> None:
             client=client,
             config=PlatformConfig(),
             settings=kopf.OperatorSettings(),
-            queue=WorkQueue(_ignore),
-            indices={},
+            view=ClusterView(),
             events=EventPoster(client),
         )
         await remove_finalizer(ctx, stale)  # must not raise

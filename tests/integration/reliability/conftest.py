@@ -162,7 +162,7 @@ async def settle(platform: Platform) -> None:
 async def _queue_empty(operator: Operator) -> bool:
     assert operator.runtime is not None
     assert operator.runtime.context is not None
-    return len(operator.runtime.context.queue) == 0
+    return len(operator.runtime.queue) == 0
 
 
 def _normal(obj: Body, uids: dict[str, str]) -> Body:

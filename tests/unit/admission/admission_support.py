@@ -1,4 +1,4 @@
-"""Helpers of the admission tests: samples, and a Context over indexes made by the real index functions."""
+"""Helpers of the admission tests: samples, and a Context over the operator's stores holding them."""
 
 import copy
 from collections.abc import Iterable
@@ -7,37 +7,22 @@ from typing import Any
 import kopf
 
 from greenshift.config import PlatformConfig, parse_platform_config
-from greenshift.controllers import indexes
 from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
+from greenshift.controllers.indexes import ClusterView
 from greenshift.kube import KubeClient
-from greenshift.runtime.queue import WorkQueue
 from greenshift.schemas import with_defaults
 
 Manifest = dict[str, Any]
 
-# Which index functions kopf applies to which kind (as controllers/wiring.py registers them).
-_INDEXERS: dict[str, tuple[str, Any]] = {
-    "WalletTenant": (indexes.INDEX, indexes.facts),
-    "DocumentSource": (indexes.INDEX, indexes.facts),
-    "GatewayRoute": (indexes.INDEX, indexes.facts),
-    "Service": ("services", indexes.services),
-}
-INDEX_NAMES = sorted({name for name, _ in _INDEXERS.values()})
 
-
-def build_indices(objects: Iterable[Manifest]) -> dict[str, dict[Any, list[Any]]]:
-    """What kopf's indexes hold when ``objects`` exist in the cluster."""
-    result: dict[str, dict[Any, list[Any]]] = {name: {} for name in INDEX_NAMES}
+def build_view(objects: Iterable[Manifest]) -> ClusterView:
+    """The operator's stores when ``objects`` exist in the cluster."""
+    view = ClusterView()
     for obj in objects:
-        name, function = _INDEXERS[obj["kind"]]
-        for key, value in (function(obj) or {}).items():
-            result[name].setdefault(key, []).append(value)
-    return result
-
-
-async def _never(_: Any) -> None:
-    raise AssertionError("admission never reconciles")
+        store = view.services if obj["kind"] == "Service" else view.resources[obj["kind"]]
+        store.upsert(obj)
+    return view
 
 
 def context(objects: Iterable[Manifest] = (), config: PlatformConfig | None = None) -> Context:
@@ -47,8 +32,7 @@ def context(objects: Iterable[Manifest] = (), config: PlatformConfig | None = No
         client=client,
         config=config or parse_platform_config({}),
         settings=kopf.OperatorSettings(),
-        queue=WorkQueue(_never),
-        indices=build_indices(objects),  # type: ignore[arg-type]
+        view=build_view(objects),
         events=EventPoster(client),
     )
 

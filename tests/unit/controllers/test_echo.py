@@ -7,17 +7,14 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.controllers.context import Context
 from greenshift.controllers.events import EventPoster
+from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.lifecycle import write_status
-from greenshift.controllers.wiring import is_echo
+from greenshift.controllers.watches import is_echo
 from greenshift.kube import KubeClient
-from greenshift.runtime.queue import WorkQueue
+from greenshift.runtime.store import Change
 
 KEY = ObjectKey("DocumentSource", "wallet-bosa", "identity")
-
-
-async def _never(_: ObjectKey) -> None:
-    raise AssertionError("nothing is reconciled here")
 
 
 def context() -> Context:
@@ -26,8 +23,7 @@ def context() -> Context:
         client=client,
         config=PlatformConfig(),
         settings=kopf.OperatorSettings(),
-        queue=WorkQueue(_never),
-        indices={},
+        view=ClusterView(),
         events=EventPoster(client),
     )
 
@@ -71,12 +67,13 @@ def test_the_echo_of_a_write_before_any_status_is_ignored() -> None:
 
 async def test_an_event_that_overtakes_the_answer_to_an_own_write_waits_for_it() -> None:
     """The watch event of a status write can arrive before the write's answer: it is held (as the
-    informer's handler does while ``ctx.writing`` has the resource) and handled once the answer
+    reflector's handler does while ``ctx.writing`` has the resource) and handled once the answer
     is known, when it is recognised as the echo."""
     ctx = context()
     replayed: list[tuple[str, bool]] = []
 
-    def replay(body: Any, kind: str) -> None:
+    def replay(change: Change) -> None:
+        body = change.body
         replayed.append((body["metadata"]["resourceVersion"], is_echo(ctx, KEY, body)))
 
     ctx.replay = replay
@@ -89,7 +86,7 @@ async def test_an_event_that_overtakes_the_answer_to_an_own_write_waits_for_it()
     }
 
     async def merge_patch(*_: Any, **__: Any) -> dict[str, Any]:
-        ctx.writing[KEY].append((answer, "MODIFIED"))  # the echo overtakes the answer
+        ctx.writing[KEY].append(Change(answer, None))  # the echo overtakes the answer
         assert replayed == []
         return answer
 

@@ -1,14 +1,13 @@
-"""The facts of a custom resource, each under its facet, in the one index kept for them."""
+"""The view's queries, and kopf watching nothing the operator's reflectors watch."""
 
 from typing import Any
 
 import kopf
 
 from greenshift.config import PlatformConfig
-from greenshift.controllers import indexes
+from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.wiring import Runtime, build_registry
-from greenshift.runtime.packing import unpack
 
 
 def route() -> dict[str, Any]:
@@ -20,19 +19,18 @@ def route() -> dict[str, Any]:
     }
 
 
-def test_a_route_has_four_facets_and_a_tenant_two() -> None:
-    facts = indexes.facts(route())
+def test_the_view_answers_by_namespace_claim_and_backend() -> None:
+    view = ClusterView()
+    view.resources["GatewayRoute"].upsert(route())
     key = ObjectKey("GatewayRoute", "wallet-a", "pub")
-    assert unpack(facts[(indexes.RESOURCE, key)])["spec"]["host"] == "a.example.be"
-    assert facts[(indexes.IN_NAMESPACE, "wallet-a")] == ("GatewayRoute", "pub")
-    assert facts[(indexes.ROUTE_CLAIM, ("a.example.be", "/v1"))] == (
-        "2026-11-28T10:00:00Z",
-        "wallet-a",
-        "pub",
-    )
-    assert facts[(indexes.ROUTE_BACKEND, ("wallet-a", "api"))] == "pub"
+    assert view.resource(key) == route()
+    assert view.dependents("wallet-a") == [key]
+    assert view.count("GatewayRoute", "wallet-a") == 1
+    assert view.route_claims("a.example.be", "/v1") == [("2026-11-28T10:00:00Z", "wallet-a", "pub")]
+    assert view.routes_to("wallet-a", "api") == [key]
     tenant = {"apiVersion": "greenshift.io/v1alpha1", "kind": "WalletTenant", "metadata": {"name": "a"}}
-    assert {facet for facet, _ in indexes.facts(tenant)} == {indexes.RESOURCE, indexes.TENANT_NAMESPACE}
+    view.resources["WalletTenant"].upsert(tenant)
+    assert view.tenants_claiming("wallet-a") == [("", "a")]
 
 
 def test_kopf_watches_no_resource_the_operator_informers_do() -> None:

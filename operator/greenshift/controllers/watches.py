@@ -1,0 +1,154 @@
+"""Every wake rule of the operator, in one table: what a change of each watched kind reconciles.
+
+Each rule is a map function from a change (old and new object) to resource keys
+(``runtime.watches``). The custom resources wake themselves, unless the change only echoes
+the operator's own write; the other rules follow the facts one resource reads of another.
+"""
+
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
+from greenshift.controllers.context import Context
+from greenshift.controllers.indexes import route_claim
+from greenshift.controllers.keys import ObjectKey, key_of, owner_of
+from greenshift.naming import tenant_namespace
+from greenshift.runtime.store import Change
+from greenshift.runtime.watches import Rule
+
+Body = Mapping[str, Any]
+Keys = Iterable[ObjectKey]
+USAGE_DELAY_SECONDS = 1.0
+"""A source or route that comes or goes is counted in its tenant's usage within a second: a
+GitOps sync that applies several is one status write, not one per resource."""
+
+
+def is_echo(ctx: Context, key: ObjectKey, body: Body) -> bool:
+    """Whether this change of a custom resource only reports the operator's own write.
+
+    Not when the object holds something no reconcile has seen: a watch that is lost and
+    re-listed delivers only each object's latest state, so a spec change (or a deletion) that
+    the operator's status write followed can arrive as that write's echo alone; the status the
+    operator wrote then observed an older generation.
+    """
+    meta = body.get("metadata", {})
+    own = _is_own_write(ctx, key, str(meta.get("resourceVersion")))
+    observed = (body.get("status") or {}).get("observedGeneration")
+    unseen = bool(meta.get("deletionTimestamp")) or (
+        observed is not None and observed != meta.get("generation")
+    )
+    return own and not unseen
+
+
+def _is_own_write(ctx: Context, key: ObjectKey, version: str) -> bool:
+    """Events come in version order, so the own versions up to this one are forgotten."""
+    own = ctx.own_versions.get(key)
+    if not own:
+        return False
+    echo = version in own
+    if version.isdigit():
+        own -= {v for v in own if v.isdigit() and int(v) <= int(version)}
+    else:
+        own.discard(version)
+    if not own:
+        del ctx.own_versions[key]
+    return echo
+
+
+def itself(ctx: Context, change: Change) -> Keys:
+    """A custom resource's change reconciles it, unless it only echoes the operator's write."""
+    if change.new is None:
+        return []
+    key = key_of(change.new)
+    return [] if is_echo(ctx, key, change.new) else [key]
+
+
+def _generation(body: Body | None) -> Any:
+    return None if body is None else body["metadata"].get("generation")
+
+
+def tenant_dependents(ctx: Context, change: Change) -> Keys:
+    """A tenant created, changed (a new generation) or deleted: the sources and routes of its namespace."""
+    old = change.old
+    if change.new is not None and old is not None and _generation(old) == _generation(change.new):
+        return []
+    namespaces = {tenant_namespace(dict(b)) for b in (old, change.new) if b is not None}
+    return [key for namespace in sorted(namespaces) for key in ctx.dependents(namespace)]
+
+
+def tenant_usage(ctx: Context, change: Change) -> Keys:
+    """A source or route that came or went: its tenant counts it (``USAGE_DELAY_SECONDS``)."""
+    if change.new is not None and change.packed_old is not None:
+        return []
+    tenant = ctx.tenant_for_namespace(str(change.body["metadata"]["namespace"]))
+    return [key_of(tenant)] if tenant is not None else []
+
+
+def routes_to_source(ctx: Context, change: Change) -> Keys:
+    """A source came, went, or observed a new generation (its first reconcile of a spec, which its
+    routes wait for: ``gatewayroute.backend_pending``): the routes to it."""
+    old, new = change.old, change.new
+    observed = [None if b is None else (b.get("status") or {}).get("observedGeneration") for b in (old, new)]
+    if old is not None and new is not None and observed[0] == observed[1]:
+        return []
+    meta = change.body["metadata"]
+    return ctx.routes_to_service(str(meta["namespace"]), str(meta["name"]))
+
+
+def other_claimants(ctx: Context, change: Change) -> Keys:
+    """A route that claims a host+path or lets it go (an edit, a deletion; or first sight, after a
+    restart too): the other routes claiming it, the next of which may take it, or an older
+    one that this route must give it up to."""
+    before = change.old
+    old = route_claim(before) if before is not None else None
+    new = route_claim(change.new) if change.new is not None else None
+    if change.new is not None and change.packed_old is not None and old == new:
+        return []
+    key = key_of(change.body)
+    claims = {claim for claim in (old, new) if claim is not None}
+    return [
+        other
+        for host, path in sorted(claims)
+        for _, namespace, name in ctx.route_claims(host, path)
+        if (other := ObjectKey(KIND_ROUTE, namespace, name)) != key
+    ]
+
+
+def routes_to_service(ctx: Context, change: Change) -> Keys:
+    """Any change of a Service: the routes pointing at it."""
+    meta = change.body["metadata"]
+    return ctx.routes_to_service(str(meta["namespace"]), str(meta["name"]))
+
+
+def owner(ctx: Context, change: Change) -> Keys:
+    """A child's change wakes its owner, unless it only echoes the operator's write of it or waits
+    for the answer to that write (``RecentWrites.hold``). A child that loses the managed-by label
+    leaves the watch's selection as a deletion: its owner is woken and takes it back."""
+    body = change.body
+    found = owner_of(body)
+    deleted = change.new is None
+    echo = not deleted and ctx.recent.is_echo(body)
+    ctx.recent.observed(body, deleted=deleted)
+    if found is None or echo or ctx.recent.hold(body, deleted=deleted):
+        return []
+    return [found]
+
+
+def resource_rules(ctx: Context) -> dict[str, list[Rule[ObjectKey]]]:
+    """The rules of the custom resources' changes, by kind."""
+    usage = Rule(partial(tenant_usage, ctx), USAGE_DELAY_SECONDS)
+    return {
+        KIND_TENANT: [Rule(partial(itself, ctx)), Rule(partial(tenant_dependents, ctx))],
+        KIND_SOURCE: [Rule(partial(itself, ctx)), usage, Rule(partial(routes_to_source, ctx))],
+        KIND_ROUTE: [Rule(partial(itself, ctx)), usage, Rule(partial(other_claimants, ctx))],
+    }
+
+
+def service_rules(ctx: Context) -> list[Rule[ObjectKey]]:
+    return [Rule(partial(routes_to_service, ctx)), Rule(partial(owner, ctx))]
+
+
+def child_rules(ctx: Context) -> list[Rule[ObjectKey]]:
+    """Namespaces and every other child kind."""
+    return [Rule(partial(owner, ctx))]

@@ -1,0 +1,75 @@
+"""The wake rules: which change queues which resource, from the old and the new object."""
+
+from typing import Any
+
+from test_echo import context
+
+from greenshift.controllers import watches
+from greenshift.controllers.keys import ObjectKey
+from greenshift.runtime.packing import pack
+from greenshift.runtime.store import Change
+
+
+def route(name: str, host: str, created: str, **meta: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "greenshift.io/v1alpha1",
+        "kind": "GatewayRoute",
+        "metadata": {"name": name, "namespace": "wallet-a", "creationTimestamp": created, **meta},
+        "spec": {"host": host, "pathPrefix": "/v1", "backend": {"documentSource": {"name": "src"}}},
+    }
+
+
+def change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> Change:
+    return Change(new, pack(old) if old is not None else None)
+
+
+def test_a_route_that_lets_go_of_a_claim_wakes_the_other_claimants_of_both() -> None:
+    ctx = context()
+    for body in (route("old", "a.example.be", "1"), route("next", "b.example.be", "2")):
+        ctx.view.resources["GatewayRoute"].upsert(body)
+    moved = route("mover", "b.example.be", "3")
+    assert list(watches.other_claimants(ctx, change(route("mover", "a.example.be", "3"), moved))) == [
+        ObjectKey("GatewayRoute", "wallet-a", "old"),
+        ObjectKey("GatewayRoute", "wallet-a", "next"),
+    ]
+    assert list(watches.other_claimants(ctx, change(moved, {**moved, "status": {"x": 1}}))) == []
+
+
+def test_a_source_wakes_its_routes_when_it_observes_a_new_generation() -> None:
+    ctx = context()
+    ctx.view.resources["GatewayRoute"].upsert(route("r", "a.example.be", "1"))
+    source = {
+        "apiVersion": "greenshift.io/v1alpha1",
+        "kind": "DocumentSource",
+        "metadata": {"name": "src", "namespace": "wallet-a", "generation": 2},
+    }
+    observed = {**source, "status": {"observedGeneration": 2}}
+    assert list(watches.routes_to_source(ctx, change(source, observed))) == [
+        ObjectKey("GatewayRoute", "wallet-a", "r")
+    ]
+    assert (
+        list(
+            watches.routes_to_source(
+                ctx, change(observed, {**observed, "status": {"observedGeneration": 2, "x": 1}})
+            )
+        )
+        == []
+    )
+
+
+def test_a_tenant_wakes_its_namespace_on_a_new_generation_only() -> None:
+    ctx = context()
+    ctx.view.resources["GatewayRoute"].upsert(route("r", "a.example.be", "1"))
+    tenant = {
+        "apiVersion": "greenshift.io/v1alpha1",
+        "kind": "WalletTenant",
+        "metadata": {"name": "a", "generation": 1},
+    }
+    newer = {**tenant, "metadata": {**tenant["metadata"], "generation": 2}}
+    assert list(watches.tenant_dependents(ctx, change(tenant, {**tenant, "status": {}}))) == []
+    assert list(watches.tenant_dependents(ctx, change(tenant, newer))) == [
+        ObjectKey("GatewayRoute", "wallet-a", "r")
+    ]
+    assert list(watches.tenant_dependents(ctx, change(newer, None))) == [
+        ObjectKey("GatewayRoute", "wallet-a", "r")
+    ]
