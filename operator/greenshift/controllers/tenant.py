@@ -165,15 +165,19 @@ def tenant_status(
 
 
 def quota_in_force(quota: Body) -> bool:
-    """Whether the quota controller has taken up every limit of the quota's spec.
+    """Whether the quota controller has taken up every limit of the quota's spec and counted it.
 
     Until it has, quota admission refuses every object the quota counts ("status unknown for
     quota"): a tenant reports Ready only after that, so that a GitOps tool that waits for the
-    tenant never meets the refusal. Both sides are the API server's canonical quantities.
+    tenant never meets the refusal. Admission needs both the limit (``status.hard``, the API
+    server's canonical quantities on both sides) and its usage (``status.used``): a resource the
+    quota controller did not know yet (a CRD installed less than its 30 s discovery period
+    before) has the first without the second until its next full pass.
     """
     hard = (quota.get("spec") or {}).get("hard") or {}
-    enforced = (quota.get("status") or {}).get("hard") or {}
-    return all(enforced.get(resource) == value for resource, value in hard.items())
+    status = quota.get("status") or {}
+    enforced, used = status.get("hard") or {}, status.get("used") or {}
+    return all(enforced.get(resource) == value and resource in used for resource, value in hard.items())
 
 
 async def finalize_tenant(ctx: Context, tenant: Body) -> None:
@@ -194,6 +198,7 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
             f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain)."
         )
     await remove_finalizer(ctx, tenant)
+    ctx.tenant_generations.pop(key.name, None)
 
 
 async def _release(ctx: Context, child: Body) -> None:

@@ -389,8 +389,10 @@ class ObjectApi:
                 )  # fmt: skip
         elif rt.key == ("", "resourcequotas"):
             hard = (obj.get("spec") or {}).get("hard") or {}
-            if (obj.get("status") or {}).get("hard") != hard:  # the quota controller takes it up
-                status = {**(obj.get("status") or {}), "hard": hard}
+            used = (obj.get("status") or {}).get("used") or {}
+            if (obj.get("status") or {}).get("hard") != hard or not set(hard) <= set(used):
+                # The quota controller takes it up; usage is not computed here: 0 until counted.
+                status = {"hard": hard, "used": {resource: used.get(resource, "0") for resource in hard}}
                 self.update(
                     rt, key[2], key[3], lambda live: {**live, "status": status},
                     manager=CONTROLLER_MANAGER, subresource="status", fields={"status": status},

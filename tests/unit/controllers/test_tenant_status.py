@@ -32,10 +32,21 @@ def test_quota_not_yet_taken_up_keeps_the_tenant_pending() -> None:
 
 
 def test_quota_taken_up_partly_or_stale_is_not_in_force() -> None:
-    assert not quota_in_force({"spec": {"hard": HARD}, "status": {"hard": {"pods": "40"}}})
-    assert not quota_in_force({"spec": {"hard": HARD}, "status": {"hard": {**HARD, "pods": "20"}}})
+    used = dict.fromkeys(HARD, "0")
+    assert not quota_in_force({"spec": {"hard": HARD}, "status": {"hard": {"pods": "40"}, "used": used}})
+    assert not quota_in_force(
+        {"spec": {"hard": HARD}, "status": {"hard": {**HARD, "pods": "20"}, "used": used}}
+    )
+
+
+def test_quota_whose_usage_lacks_a_resource_is_not_in_force() -> None:
+    """A resource the quota controller has not discovered yet: limit taken up, usage not counted."""
+    quota = {"spec": {"hard": HARD}, "status": {"hard": HARD, "used": {"pods": "0"}}}
+    assert not quota_in_force(quota)
 
 
 def test_quota_in_force_makes_the_tenant_ready() -> None:
-    status = tenant_status(TENANT, NS, _live({"hard": HARD, "used": {}}), {"documentSources": 0})
+    status = tenant_status(
+        TENANT, NS, _live({"hard": HARD, "used": dict.fromkeys(HARD, "0")}), {"documentSources": 0}
+    )
     assert _ready(status) == ("True", "Ready")
