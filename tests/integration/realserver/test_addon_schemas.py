@@ -25,7 +25,6 @@ import pathlib
 import secrets
 import ssl
 import sys
-import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -63,7 +62,6 @@ TEMPLATES = ROOT / "templates"
 CRDS = ref_of_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 NAMESPACES = ref_of_kind("v1", "Namespace")
 ISSUERS = ResourceRef("cert-manager.io", "v1", "issuers", "Issuer", True)  # install's, not a child
-ESTABLISHED_TIMEOUT_SECONDS = 60.0
 OWNER_KINDS = {
     "greenshift-tenant": "WalletTenant",
     "greenshift-connector": "DocumentSource",
@@ -242,22 +240,9 @@ def server(control_plane: ControlPlane, addon_crd_folder: pathlib.Path) -> Itera
     for api_version, kind in sorted(ADDON_KINDS):
         ref = ref_of_kind(api_version, kind)
         assert f"{ref.plural}.{ref.group}" in names, f"{addon_crd_folder} has no CRD for {kind}"
-    for crd in crds:
-        # Sent as a plain request: kubectl's client-side validation refuses OpenShift's `enum: [null]`.
-        answer = plane.apply(crd, dry_run=False, ref=CRDS, manager="greenshift-tests", strict=False)
-        assert answer.status < 300, f"CRD {crd['metadata']['name']}: {answer.refusal()}"
-    deadline = time.monotonic() + ESTABLISHED_TIMEOUT_SECONDS
-    for name in sorted(names):
-        while not _established(plane.request("GET", CRDS.path(None, name)).body):
-            assert time.monotonic() < deadline, f"CRD {name} was not Established"
-            time.sleep(0.05)
+    control_plane.install(crds)  # a plain request: kubectl's client-side validation refuses `enum: [null]`
     yield plane
     plane.close()
-
-
-def _established(crd: Manifest) -> bool:
-    conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
 @pytest.fixture

@@ -43,7 +43,6 @@ import re
 import secrets
 import ssl
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +72,6 @@ from samples import (  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 FIELD_MANAGER = "greenshift-parity"
-ESTABLISHED_TIMEOUT_SECONDS = 60.0
 PLURALS = {
     "WalletTenant": "wallettenants",
     "DocumentSource": "documentsources",
@@ -320,25 +318,9 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(control_plane: ControlPlane) -> Iterator[Cluster]:
     server = Server(control_plane)
-    for crd in load_crds():
-        answer = server.apply(
-            f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}",
-            crd,
-            dry_run=False,
-        )
-        assert not answer.refused, answer.body
-    deadline = time.monotonic() + ESTABLISHED_TIMEOUT_SECONDS
-    while True:
-        discovery = server.request("GET", f"/apis/{API_VERSION}")
-        kinds = (
-            {r["kind"] for r in (discovery.body or {}).get("resources", [])}
-            if not discovery.refused
-            else set()
-        )
-        if set(KINDS) <= kinds:
-            break
-        assert time.monotonic() < deadline, f"the CRDs were not served after {ESTABLISHED_TIMEOUT_SECONDS} s"
-        time.sleep(0.2)
+    control_plane.install(load_crds())
+    discovery = server.request("GET", f"/apis/{API_VERSION}")
+    kinds = {r["kind"] for r in (discovery.body or {}).get("resources", [])}
     result = Cluster(server, secrets.token_hex(3), kinds)
     try:
         yield result
