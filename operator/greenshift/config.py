@@ -119,10 +119,38 @@ class Certificates:
 class Tier:
     minReplicas: int = 1
     podAntiAffinity: bool = False
+    # The tenant quota and LimitRange beyond the WalletTenant's own quota (docs/api.md; issue 16).
+    cpuLimitsFactor: int = 10
+    """limits.cpu of the quota: this many times the tenant's quota.cpu (requests)."""
+    memoryLimitsFactor: int = 2
+    """limits.memory of the quota: this many times the tenant's quota.memory (requests)."""
+    ephemeralStorage: str = "20Gi"
+    """requests.ephemeral-storage and limits.ephemeral-storage of the quota."""
+    containerMaxCpu: str = "2"
+    """The LimitRange's max cpu per container."""
+    containerMaxMemory: str = "4Gi"
+    """The LimitRange's max memory per container."""
+    configMaps: int = 20
+    """ConfigMaps the tenant may have besides one per DocumentSource (kube-root-ca.crt included)."""
+    secrets: int = 20
+    """Secrets the tenant may have besides one per GatewayRoute (its TLS Secret)."""
+    services: int = 10
+    """Services the tenant may have besides one per DocumentSource."""
+    forbiddenResources: tuple[str, ...] = (
+        "nvidia.com/gpu",
+        "amd.com/gpu",
+        "gpu.intel.com/i915",
+        "hugepages-2Mi",
+        "hugepages-1Gi",
+    )
+    """Extended resources (and huge pages) the quota holds at 0: ``requests.<name>: 0``."""
 
 
 def _default_tiers() -> dict[str, Tier]:
-    return {"standard": Tier(minReplicas=1), "critical": Tier(minReplicas=2, podAntiAffinity=True)}
+    return {
+        "standard": Tier(minReplicas=1),
+        "critical": Tier(minReplicas=2, podAntiAffinity=True, containerMaxCpu="4", containerMaxMemory="8Gi"),
+    }
 
 
 @dataclass(frozen=True)
@@ -292,6 +320,29 @@ def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
         ports = values.get("ports")
         if ports is not None and (not ports or any(not 1 <= p <= 65535 for p in ports)):
             raise ConfigError(f"{_join(where, 'ports')}: must be a non-empty list of ports 1..65535")
+    if cls is Tier:
+        for key in _TIER_QUANTITIES:
+            if key in values and not _QUANTITY.match(values[key]):
+                raise ConfigError(
+                    f"{_join(where, key)}: must be a Kubernetes quantity such as 2, 500m or 4Gi"
+                )
+        for key in _TIER_COUNTS:
+            if key in values and values[key] < (1 if key.endswith("Factor") else 0):
+                raise ConfigError(
+                    f"{_join(where, key)}: must not be below {1 if key.endswith('Factor') else 0}"
+                )
+        for name in values.get("forbiddenResources", ()):
+            if not _RESOURCE_NAME.match(name) or name in ("cpu", "memory", "ephemeral-storage", "storage"):
+                raise ConfigError(
+                    f"{_join(where, 'forbiddenResources')}: {name!r} is not an extended resource name "
+                    "(such as nvidia.com/gpu or hugepages-2Mi)"
+                )
+
+
+_TIER_QUANTITIES = ("ephemeralStorage", "containerMaxCpu", "containerMaxMemory")
+_TIER_COUNTS = ("cpuLimitsFactor", "memoryLimitsFactor", "configMaps", "secrets", "services")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_RESOURCE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 
 def _build_gateway_metrics(value: Any, where: str) -> GatewayMetrics:
@@ -314,14 +365,18 @@ def _build_gateway_metrics(value: Any, where: str) -> GatewayMetrics:
 
 
 def _merge_tier(base: Tier | None, value: Any, where: str) -> Tier:
+    if isinstance(value, dict):  # a quantity written as a number (containerMaxCpu: 2) is its text
+        value = {
+            k: str(v)
+            if k in _TIER_QUANTITIES and isinstance(v, int | float) and not isinstance(v, bool)
+            else v
+            for k, v in value.items()
+        }
     tier = _build(Tier, value, where)
     if base is None:
         return tier
     given = value if isinstance(value, dict) else {}
-    return Tier(
-        minReplicas=tier.minReplicas if "minReplicas" in given else base.minReplicas,
-        podAntiAffinity=tier.podAntiAffinity if "podAntiAffinity" in given else base.podAntiAffinity,
-    )
+    return replace(base, **{f.name: getattr(tier, f.name) for f in fields(Tier) if f.name in given})
 
 
 def _join(where: str, key: str) -> str:

@@ -91,6 +91,8 @@ def to_json(value: Any) -> JsonText:
     surrogate pairs, which YAML decodes as two separate characters); only characters that
     YAML cannot carry literally are escaped.
     """
+    if isinstance(value, jinja2.Undefined):  # a whole missing value: StrictUndefined's own error
+        str(value)
     text, exact = _dumps(value)
     if text.isascii() and "\x7f" not in text:  # JSON escapes the other ASCII controls
         encoded = text

@@ -1,8 +1,10 @@
 """The children of a WalletTenant: its namespace and the isolation inside it."""
 
+import re
+from decimal import Decimal
 from typing import Any
 
-from greenshift.config import OPENSHIFT_INGRESS_POLICY_GROUP, PlatformConfig
+from greenshift.config import OPENSHIFT_INGRESS_POLICY_GROUP, PlatformConfig, Tier
 from greenshift.naming import tenant_namespace
 from greenshift.render.analytics import render_tenant_analytics
 from greenshift.render.common import Manifest, labels, metadata, render_template
@@ -25,8 +27,49 @@ POD_SECURITY_LABELS = {
 # What a container gets when it states nothing: enough for a small connector, and bounded
 # so that one container cannot take the whole quota. The quota counts requests, so every
 # container needs them; these defaults make that automatic.
-DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
-DEFAULT_LIMITS = {"cpu": "1", "memory": "512Mi"}
+# Ephemeral storage too: the quota counts it (requests and limits), and quota admission refuses a pod
+# that states neither when the quota names a resource.
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"}
+DEFAULT_LIMITS = {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"}
+
+_QUANTITY = re.compile(r"^([0-9.]+(?:[eE][+-]?[0-9]+)?)([A-Za-z]*)$")
+
+
+def scaled(quantity: str, factor: int) -> str:
+    """A Kubernetes quantity times ``factor``, in its own unit: ``8Gi`` x 2 is ``16Gi``."""
+    match = _QUANTITY.match(quantity.strip())
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {quantity!r}")
+    number = Decimal(match.group(1)) * factor
+    return f"{format(number.normalize(), 'f')}{match.group(2)}"
+
+
+def quota_hard(spec: Manifest, tier: Tier) -> dict[str, str]:
+    """The tenant's ResourceQuota (issue 16): its own quota, limits and ephemeral storage from its
+    tier, the objects it may count (ConfigMaps, Secrets, Services: the operator's children plus the
+    tier's allowance), no LoadBalancer or NodePort Service, and no extended resource."""
+    quota = spec["quota"]
+    sources, routes = int(quota["documentSources"]), int(quota["gatewayRoutes"])
+    hard = {
+        "requests.cpu": str(quota["cpu"]),
+        "requests.memory": str(quota["memory"]),
+        "requests.storage": str(quota["storage"]),
+        "pods": str(quota["pods"]),
+        "count/documentsources.greenshift.io": str(sources),
+        "count/gatewayroutes.greenshift.io": str(routes),
+        "limits.cpu": scaled(str(quota["cpu"]), tier.cpuLimitsFactor),
+        "limits.memory": scaled(str(quota["memory"]), tier.memoryLimitsFactor),
+        "requests.ephemeral-storage": tier.ephemeralStorage,
+        "limits.ephemeral-storage": tier.ephemeralStorage,
+        "configmaps": str(sources + tier.configMaps),
+        "secrets": str(routes + tier.secrets),
+        "services": str(sources + tier.services),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+    hard |= {f"requests.{name}": "0" for name in tier.forbiddenResources}
+    return hard
+
 
 CONNECTOR_PORT = 8080
 """The connectors' container port (templates/documentsource/deployment.yaml.j2): HTTP and /metrics."""
@@ -60,7 +103,7 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
     ns_meta = meta(namespace, "namespace", namespaced=False)
     ns_meta["labels"] |= {AGENCY_LABEL: str(spec["agency"])} | POD_SECURITY_LABELS
     ns_meta["annotations"] = {DISPLAY_NAME_ANNOTATION: str(spec["displayName"])}
-    quota = spec["quota"]
+    tier = config.tier(str(spec["tier"]))
 
     children = [
         render_template("tenant/namespace.yaml.j2", api_version="v1", kind="Namespace", metadata=ns_meta),
@@ -69,14 +112,7 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
             api_version="v1",
             kind="ResourceQuota",
             metadata=meta(QUOTA_NAME, "quota"),
-            quota={
-                "cpu": str(quota["cpu"]),
-                "memory": str(quota["memory"]),
-                "storage": str(quota["storage"]),
-                "pods": str(quota["pods"]),
-                "documentSources": str(quota["documentSources"]),
-                "gatewayRoutes": str(quota["gatewayRoutes"]),
-            },
+            hard=quota_hard(spec, tier),
         ),
         render_template(
             "tenant/limitrange.yaml.j2",
@@ -85,6 +121,7 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
             metadata=meta(LIMITS_NAME, "limits"),
             default_requests=DEFAULT_REQUESTS,
             default_limits=DEFAULT_LIMITS,
+            max={"cpu": tier.containerMaxCpu, "memory": tier.containerMaxMemory},
         ),
     ]
     dns = config.dns

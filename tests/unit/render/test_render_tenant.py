@@ -2,9 +2,10 @@
 
 from typing import Any
 
+import pytest
 from render_support import config, live, tenant
 
-from greenshift.config import PlatformConfig
+from greenshift.config import ConfigError, PlatformConfig
 from greenshift.render import render_tenant
 
 DEFAULTS = PlatformConfig()
@@ -80,6 +81,21 @@ def test_quota_defaults_and_overrides() -> None:
         "pods": "40",
         "count/documentsources.greenshift.io": "10",
         "count/gatewayroutes.greenshift.io": "20",
+        # issue 16, items 2, 6 and 7: from the tier (standard)
+        "limits.cpu": "40",
+        "limits.memory": "16Gi",
+        "requests.ephemeral-storage": "20Gi",
+        "limits.ephemeral-storage": "20Gi",
+        "configmaps": "30",
+        "secrets": "40",
+        "services": "20",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+        "requests.nvidia.com/gpu": "0",
+        "requests.amd.com/gpu": "0",
+        "requests.gpu.intel.com/i915": "0",
+        "requests.hugepages-2Mi": "0",
+        "requests.hugepages-1Gi": "0",
     }
     custom = tenant(quota={"cpu": 16, "pods": 100, "gatewayRoutes": 0})
     hard = by_name(render_tenant(custom, DEFAULTS))["ResourceQuota", "greenshift-quota"]["spec"]["hard"]
@@ -87,6 +103,34 @@ def test_quota_defaults_and_overrides() -> None:
     assert hard["pods"] == "100"
     assert hard["count/gatewayroutes.greenshift.io"] == "0"
     assert hard["requests.memory"] == "8Gi"
+    assert hard["limits.cpu"] == "160"
+    assert hard["secrets"] == "20"
+
+
+def test_quota_and_limits_follow_the_tier() -> None:
+    platform = config(
+        tiers={
+            "critical": {
+                "cpuLimitsFactor": 3,
+                "memoryLimitsFactor": 1,
+                "ephemeralStorage": "5Gi",
+                "configMaps": 2,
+                "forbiddenResources": ["example.com/fpga"],
+            }
+        }
+    )
+    children = by_name(
+        render_tenant(tenant(tier="critical", quota={"cpu": "500m", "memory": "1.5Gi"}), platform)
+    )
+    hard = children["ResourceQuota", "greenshift-quota"]["spec"]["hard"]
+    assert hard["limits.cpu"] == "1500m"
+    assert hard["limits.memory"] == "1.5Gi"
+    assert hard["requests.ephemeral-storage"] == hard["limits.ephemeral-storage"] == "5Gi"
+    assert hard["configmaps"] == "12"
+    assert hard["requests.example.com/fpga"] == "0"
+    assert "requests.nvidia.com/gpu" not in hard
+    [limits] = children["LimitRange", "greenshift-limits"]["spec"]["limits"]
+    assert limits["max"] == {"cpu": "4", "memory": "8Gi"}  # critical's defaults stay
 
 
 def test_limit_range_defaults() -> None:
@@ -94,8 +138,9 @@ def test_limit_range_defaults() -> None:
     assert limits == [
         {
             "type": "Container",
-            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-            "default": {"cpu": "1", "memory": "512Mi"},
+            "defaultRequest": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+            "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+            "max": {"cpu": "2", "memory": "4Gi"},
         }
     ]
 
@@ -154,3 +199,22 @@ def test_role_bindings() -> None:
 
 def test_no_viewers_binding_without_viewers() -> None:
     assert ("RoleBinding", "greenshift-viewers") not in by_name(render_tenant(tenant(), DEFAULTS))
+
+
+@pytest.mark.parametrize(
+    ("tier", "message"),
+    [
+        ({"cpuLimitsFactor": 0}, "cpuLimitsFactor: must not be below 1"),
+        ({"configMaps": -1}, "configMaps: must not be below 0"),
+        ({"ephemeralStorage": "lots"}, "ephemeralStorage: must be a Kubernetes quantity"),
+        ({"forbiddenResources": ["cpu"]}, "not an extended resource name"),
+        ({"forbiddenResources": ["a b"]}, "not an extended resource name"),
+    ],
+)
+def test_tier_quota_keys_are_checked(tier: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(tiers={"standard": tier})
+
+
+def test_a_quantity_may_be_written_as_a_number() -> None:
+    assert config(tiers={"standard": {"containerMaxCpu": 3}}).tier("standard").containerMaxCpu == "3"
