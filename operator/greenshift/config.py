@@ -53,6 +53,9 @@ class GatewayMetrics:
     routeLabel: str = "ingress"
     routePattern: str = "(.+)"
     statusLabel: str = "status"
+    callerLabel: str = ""
+    """The label that names the caller (a client or consumer id), when the gateway's request
+    counter carries one; empty: it does not, and the catalog shows no top callers."""
 
 
 GATEWAY_METRICS_PRESETS: dict[str, GatewayMetrics] = {
@@ -98,6 +101,9 @@ class Monitoring:
     namespaceSelector: dict[str, str] = field(default_factory=dict)
     """Labels of the namespaces whose Prometheus scrapes the connectors: with ``prometheusOperator``
     and a non-empty selector, each tenant admits them on the connectors' port (``allow-from-monitoring``)."""
+    prometheusURL: str = ""
+    """The Prometheus HTTP API the catalog reads its analytics from (``greenshift run
+    --prometheus-url`` overrides it); empty: no analytics in the catalog (docs/catalog.md)."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,7 @@ def _convert(hint: Any, value: Any, where: str, base: Any = None) -> Any:
     return value
 
 
+HTTP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
 _LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -316,6 +323,9 @@ def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
     namespace = values.get("namespace")
     if cls in (Gateway, ParentRef, Dns) and namespace is not None and not _DNS_LABEL.match(namespace):
         raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
+    if cls is Monitoring and values.get("prometheusURL"):
+        if not HTTP_URL.match(values["prometheusURL"]):
+            raise ConfigError(f"{_join(where, 'prometheusURL')}: must be an http:// or https:// URL")
     if cls is Dns:
         ports = values.get("ports")
         if ports is not None and (not ports or any(not 1 <= p <= 65535 for p in ports)):

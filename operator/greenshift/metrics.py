@@ -11,7 +11,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -21,6 +21,9 @@ from greenshift.constants import KINDS
 from greenshift.kube import PermanentApiError, TemporaryApiError
 from greenshift.runtime.queue import Requeue
 from greenshift.usage import usage_report
+
+if TYPE_CHECKING:
+    from greenshift.analytics.prometheus import CatalogAnalytics
 
 Body = Mapping[str, Any]
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -132,6 +135,8 @@ class OperatorMetrics:
         self, state: Callable[[], ClusterState | None], leading: Callable[[], bool] = lambda: True
     ) -> None:
         self.registry = CollectorRegistry()
+        self.analytics: CatalogAnalytics | None = None
+        """The catalog's traffic figures (``enable_analytics``); None: no Prometheus given."""
         self.reconciles = Counter(
             "greenshift_reconciles",
             "Reconciles run, by kind and result (success or error).",
@@ -158,6 +163,13 @@ class OperatorMetrics:
         )
         leader.set_function(lambda: float(leading()))
         self.registry.register(_StateCollector(state))
+
+    def enable_analytics(self, url: str, *, callers: bool = False, note: str = "") -> "CatalogAnalytics":
+        """Read the catalog's traffic from the Prometheus at ``url``; its counters join this registry."""
+        from greenshift.analytics.prometheus import CatalogAnalytics
+
+        self.analytics = CatalogAnalytics(url, self.registry, callers=callers, note=note)
+        return self.analytics
 
     @contextmanager
     def reconciling(self, kind: str) -> Iterator[None]:

@@ -9,6 +9,7 @@ import kopf
 from greenshift.admission import WebhookOptions, register_admission, webhook_server
 from greenshift.config import PlatformConfig
 from greenshift.controllers.wiring import WATCH_TIMEOUT_SECONDS, Runtime, build_registry, configure_settings
+from greenshift.kube.client import Login
 from greenshift.leader import LeaseOptions
 
 
@@ -27,6 +28,10 @@ class OperatorOptions:
     """The catalog and metrics server (docs/metrics.md); None: not served."""
     webhook: WebhookOptions | None = None
     """The validating admission webhook (docs/install.md); None: not served."""
+    prometheus_url: str | None = None
+    """The catalog's analytics (docs/catalog.md); None: ``monitoring.prometheusURL``, if any."""
+    analytics_note: str = ""
+    """Said above the catalog's figures (the demo: that they are synthetic)."""
 
 
 async def run_operator(
@@ -37,8 +42,10 @@ async def run_operator(
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
     runtime: Runtime | None = None,
+    login: Login | None = None,
 ) -> None:
-    """Run until ``stop_flag`` is set (or the process is signalled)."""
+    """Run until ``stop_flag`` is set (or the process is signalled); ``login`` reads the credentials
+    again after a 401 (``greenshift.kube.connect``), None: they never change."""
     runtime = runtime or Runtime(
         config=config,
         connection=connection,
@@ -47,6 +54,12 @@ async def run_operator(
         http_host=options.http_host,
         http_port=options.http_port,
     )
+    prometheus_url = options.prometheus_url or config.monitoring.prometheusURL
+    if prometheus_url:
+        runtime.metrics.enable_analytics(
+            prometheus_url, callers=bool(config.gateway.metrics.callerLabel), note=options.analytics_note
+        )
+    runtime.login = login
     runtime.watch_timeout = options.watch_timeout_seconds
     runtime.namespaces = tuple(options.namespaces)
     runtime.lease = options.leader_election

@@ -18,6 +18,9 @@ Rule = dict[str, Any]
 AVAILABILITY_OBJECTIVE = 0.999
 ERROR_BUDGET = round(1 - AVAILABILITY_OBJECTIVE, 6)
 RATE_WINDOW = "5m"
+RULE_INTERVAL_SECONDS = 30
+"""Every rule group is evaluated this often: a recorded rate has one sample per 30 s."""
+INTERVAL = f"{RULE_INTERVAL_SECONDS}s"
 QUANTILES = ("0.5", "0.95", "0.99")
 
 # Series recorded per tenant (each carries the labels tenant and agency).
@@ -26,6 +29,8 @@ ROUTE_ERRORS = "greenshift_route:errors:rate5m"
 ROUTE_ERROR_RATIO = "greenshift_route:error_ratio:rate5m"
 ROUTE_ERRORS_BY_CODE = "greenshift_route:errors_by_code:rate5m"
 ROUTE_LATENCY = "greenshift_route:request_duration_seconds:quantile5m"
+ROUTE_REQUESTS_BY_CALLER = "greenshift_route:requests_by_caller:rate5m"
+"""Recorded only when the gateway's counter names the caller (``gateway.metrics.callerLabel``)."""
 TENANT_REQUESTS = "greenshift_tenant:requests:rate5m"
 TENANT_ERROR_RATIO = "greenshift_tenant:error_ratio:rate5m"
 TENANT_TOP_ROUTES = "greenshift_tenant:top5_routes:requests_rate5m"
@@ -86,6 +91,13 @@ class _Gateway:
         """5xx per second by route; 0 (not absent) for a route without errors."""
         return f"({self.rate_by_route(window, '5..')} or {self.rate_by_route(window)} * 0)"
 
+    def rate_by_caller(self, window: str) -> str:
+        """Requests per second by route and caller (the ``callerLabel``, copied as ``caller``)."""
+        series = f"{self.metrics.requests}{{{self._matchers(None)}}}"
+        caller = _quote(self.metrics.callerLabel)
+        named = f'label_replace(rate({series}[{window}]), "caller", "$1", {caller}, "(.+)")'
+        return f"sum by (route, caller) ({self._route(named)})"
+
     def errors_by_code(self, window: str) -> str:
         series = f"{self.metrics.requests}{{{self._matchers('[45]..')}}}"
         status = _quote(self.metrics.statusLabel)
@@ -121,6 +133,17 @@ def tenant_rule_groups(tenant: str, agency: str, namespace: str, metrics: Gatewa
             }
             for q in QUANTILES
         ),
+        *(
+            [
+                {
+                    "record": ROUTE_REQUESTS_BY_CALLER,
+                    "expr": gateway.rate_by_caller(RATE_WINDOW),
+                    "labels": labels,
+                }
+            ]
+            if metrics.callerLabel
+            else []
+        ),
         {"record": TENANT_REQUESTS, "expr": f"sum({ROUTE_REQUESTS}{own})", "labels": labels},
         {
             "record": TENANT_ERROR_RATIO,
@@ -140,8 +163,8 @@ def tenant_rule_groups(tenant: str, agency: str, namespace: str, metrics: Gatewa
     ]
     alerts = [_burn_alert(severity, pairs, own, tenant) for severity, pairs in _alert_windows().items()]
     return [
-        {"name": f"greenshift-analytics.{tenant}", "interval": "30s", "rules": recordings},
-        {"name": f"greenshift-slo.{tenant}", "interval": "30s", "rules": [*slo, *alerts]},
+        {"name": f"greenshift-analytics.{tenant}", "interval": INTERVAL, "rules": recordings},
+        {"name": f"greenshift-slo.{tenant}", "interval": INTERVAL, "rules": [*slo, *alerts]},
     ]
 
 
@@ -183,7 +206,7 @@ def platform_rule_groups() -> list[Rule]:
     return [
         {
             "name": "greenshift-platform-analytics",
-            "interval": "30s",
+            "interval": INTERVAL,
             "rules": [
                 {"record": PLATFORM_TOP_TENANTS, "expr": f"topk(5, {TENANT_REQUESTS})"},
                 {"record": PLATFORM_TOP_ROUTES, "expr": f"topk(5, {ROUTE_REQUESTS})"},

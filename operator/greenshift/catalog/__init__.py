@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from greenshift.analytics.prometheus import DISABLED, TOP, RouteTraffic, Traffic, traffic_document
 from greenshift.constants import API_VERSION
 from greenshift.naming import tenant_namespace
 
@@ -112,9 +113,52 @@ def catalog_entries(tenants: Iterable[Body], routes: Iterable[Body], sources: It
     return sorted(entries, key=lambda e: (e.agency or "~", e.title.lower(), e.version or "", e.name))
 
 
-def catalog_document(entries: list[Entry]) -> dict[str, Any]:
-    """The ``/catalog.json`` document (docs/catalog.md)."""
-    return {"apiVersion": API_VERSION, "kind": CATALOG_KIND, "entries": [asdict(e) for e in entries]}
+def route_traffic(entry: Entry, traffic: Traffic) -> RouteTraffic | None:
+    """The entry's figures: recorded series carry the tenant and the route's name."""
+    if entry.tenant is None:
+        return None
+    return traffic.routes.get((entry.tenant, entry.name))
+
+
+def _traffic_fields(figures: RouteTraffic | None) -> dict[str, Any] | None:
+    if figures is None:
+        return None
+    return asdict(figures) | {"errorsHigh": figures.errors_high}
+
+
+def _ranked(entries: list[Entry], traffic: Traffic, key: str) -> list[dict[str, Any]]:
+    """The top entries by ``key`` (requestsPerSecond or errorsPerSecond), without zeros."""
+    rows = []
+    for index, entry in enumerate(entries):
+        figures = route_traffic(entry, traffic)
+        if figures is not None and getattr(figures, key) > 0:
+            rows.append(
+                {
+                    "index": index,
+                    "agency": entry.agency,
+                    "tenant": entry.tenant,
+                    "name": entry.name,
+                    "title": entry.title,
+                    "version": entry.version,
+                }
+                | asdict(figures)
+            )
+    rows.sort(key=lambda r: (-r[key], r["agency"] or "", r["title"], r["name"]))
+    return rows[:TOP]
+
+
+def catalog_document(entries: list[Entry], traffic: Traffic | None = None) -> dict[str, Any]:
+    """The ``/catalog.json`` document (docs/catalog.md); ``traffic``: the analytics, if any."""
+    traffic = traffic or DISABLED
+    analytics = traffic_document(traffic) or {}
+    analytics["topByVolume"] = _ranked(entries, traffic, "requestsPerSecond")
+    analytics["topByErrors"] = _ranked(entries, traffic, "errorsPerSecond")
+    return {
+        "apiVersion": API_VERSION,
+        "kind": CATALOG_KIND,
+        "analytics": analytics,
+        "entries": [asdict(e) | {"traffic": _traffic_fields(route_traffic(e, traffic))} for e in entries],
+    }
 
 
 @dataclass(frozen=True)
@@ -142,14 +186,42 @@ def _load_template(name: str) -> str | None:
 def _environment() -> jinja2.Environment:
     # Every value is untrusted (agencies write the routes): autoescape on, and the data for
     # the script goes through Jinja's tojson, which escapes <, >, & and ' for HTML.
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load_template),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
     )
+    env.filters.update(rate=format_rate, ratio=format_ratio, latency=format_latency)
+    return env
 
 
-def render_catalog_html(entries: list[Entry]) -> str:
-    """The ``/catalog`` page: grouped by agency, with a protocol filter and a text search."""
+NO_FIGURE = "\u2013"  # an en dash
+
+
+def format_rate(value: float | None) -> str:
+    """Requests per second: three significant figures, at least two decimals below 10."""
+    if value is None:
+        return NO_FIGURE
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def format_ratio(value: float | None) -> str:
+    if value is None:
+        return NO_FIGURE
+    return f"{value * 100:.2f}%"
+
+
+def format_latency(value: float | None) -> str:
+    if value is None:
+        return NO_FIGURE
+    return f"{value * 1000:.0f} ms"
+
+
+def render_catalog_html(entries: list[Entry], traffic: Traffic | None = None) -> str:
+    """The ``/catalog`` page: grouped by agency, with a protocol filter, a text search and,
+    with ``traffic``, each route's last hour and the platform's top five."""
     template = _environment().get_template("catalog/catalog.html.j2")
-    return template.render(groups=group_by_agency(entries), document=catalog_document(entries))
+    document = catalog_document(entries, traffic)
+    return template.render(
+        groups=group_by_agency(entries), document=document, analytics=document["analytics"]
+    )

@@ -7,7 +7,7 @@ import kopf
 import uvloop
 
 from greenshift.admission.server import add_webhook_arguments, webhook_options
-from greenshift.config import ConfigError, load_platform_config
+from greenshift.config import HTTP_URL, ConfigError, load_platform_config
 from greenshift.gc_tuning import tune_gc
 from greenshift.kube.client import connect
 from greenshift.leader import LeaseOptions, default_identity, default_namespace
@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="0.0.0.0",  # noqa: S104 - the pod's port, reached through its Service
         metavar="ADDR",
         help="the address to serve on (default 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        metavar="URL",
+        help="the Prometheus whose recorded gateway analytics /catalog shows (default: the "
+        "PlatformConfig's monitoring.prometheusURL; none: no analytics)",
     )
     parser.add_argument("--log-format", choices=("plain", "json"), default="plain")
     election = parser.add_mutually_exclusive_group()
@@ -91,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
     )
     logging.getLogger("greenshift").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    if args.prometheus_url and not HTTP_URL.match(args.prometheus_url):
+        print(
+            "greenshift run: --prometheus-url: must be an http:// or https:// URL, "
+            f"got {args.prometheus_url!r}"
+        )
+        return 1
     try:
         connection = connect()
     except kopf.LoginError as exc:
@@ -106,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
         http_host=args.http_address,
         http_port=args.http_port or None,
         webhook=webhook_options(args),
+        prometheus_url=args.prometheus_url,
     )
     tune_gc()
-    uvloop.run(run_operator(config, connection, options))
+    uvloop.run(run_operator(config, connection, options, login=connect))
     return 0
 
 

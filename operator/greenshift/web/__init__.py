@@ -2,7 +2,9 @@
 
 ``/catalog`` (HTML), ``/catalog.json``, ``/metrics`` (the operator's own registry) and
 ``/healthz``. Every answer is computed from the operator's indexes through a
-:class:`~greenshift.metrics.ClusterState` snapshot: a request never LISTs the cluster.
+:class:`~greenshift.metrics.ClusterState` snapshot: a request never LISTs the cluster. With a
+Prometheus (``metrics.analytics``, set by the runner from ``--prometheus-url``), the catalog
+adds the gateway's traffic, cached: see :class:`~greenshift.analytics.prometheus.CatalogAnalytics`.
 """
 
 import json
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from greenshift.analytics.prometheus import Traffic
 from greenshift.catalog import catalog_document, catalog_entries, render_catalog_html
 from greenshift.metrics import ClusterState, OperatorMetrics
 
@@ -27,9 +30,13 @@ def create_app(state: StateSource, metrics: OperatorMetrics) -> web.Application:
             raise web.HTTPServiceUnavailable(text="The operator is starting.\n")
         return snapshot
 
+    async def traffic() -> Traffic | None:
+        analytics = metrics.analytics
+        return None if analytics is None else await analytics.traffic()
+
     async def catalog_page(_: web.Request) -> web.Response:
         s = current()
-        html = render_catalog_html(catalog_entries(s.tenants, s.routes, s.sources))
+        html = render_catalog_html(catalog_entries(s.tenants, s.routes, s.sources), await traffic())
         return web.Response(
             text=html,
             content_type="text/html",
@@ -43,7 +50,7 @@ def create_app(state: StateSource, metrics: OperatorMetrics) -> web.Application:
 
     async def catalog_json(_: web.Request) -> web.Response:
         s = current()
-        document = catalog_document(catalog_entries(s.tenants, s.routes, s.sources))
+        document = catalog_document(catalog_entries(s.tenants, s.routes, s.sources), await traffic())
         return web.Response(text=json.dumps(document, indent=2), content_type="application/json")
 
     async def metrics_page(_: web.Request) -> web.Response:

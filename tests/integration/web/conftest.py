@@ -1,13 +1,17 @@
 """One dev cluster running the operator with its HTTP server on a free port, the examples applied.
 
-Module scope: starting the platform takes a few seconds, and the tests only read.
+Module scope: starting the platform takes a few seconds, and the tests only read. Where Debian's
+prometheus package is installed, the operator reads its catalog's analytics from a real
+Prometheus holding an hour of the demo's synthetic traffic for the example routes
+(``greenshift.analytics.local``); without it ``Platform.prometheus`` is None.
 """
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ import kopf
 import pytest
 
 from greenshift.addon_crds import addon_crds
+from greenshift.analytics.local import DEMO_CALLER_LABEL, LocalPrometheus, binaries, demo_loads, serving
 from greenshift.config import PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.constants import KIND_TENANT
 from greenshift.controllers.wiring import Runtime
@@ -35,6 +40,9 @@ class Platform:
     """The operator's HTTP server."""
     cluster_url: str
     manifests: list[dict[str, Any]]
+    runtime: Runtime
+    prometheus: LocalPrometheus | None
+    """The Prometheus the catalog reads (None: not installed)."""
 
 
 async def _apply_all(client: KubeClient, manifests: list[dict[str, Any]]) -> None:
@@ -63,10 +71,28 @@ async def _wait_ready(client: KubeClient, config: PlatformConfig) -> None:
         await asyncio.sleep(0.2)
 
 
+ANALYTICS_NOTE = "Demo data: synthetic gateway traffic (tests)."
+
+
 async def _run(platform: dict[str, Any], started: threading.Event, stop: asyncio.Event) -> None:
     docs = load_documents([EXAMPLES])
     config = parse_platform_config(next(d.body for d in docs if is_platform_config(d.body)))
+    metrics = replace(config.gateway.metrics, callerLabel=DEMO_CALLER_LABEL)
+    config = replace(config, gateway=replace(config.gateway, metrics=metrics))
     manifests = [d.body for d in docs if is_cluster_object(d.body)]
+    with contextlib.ExitStack() as stack:
+        prometheus = stack.enter_context(serving(demo_loads(manifests), metrics)) if binaries() else None
+        await _serve(platform, started, stop, config, manifests, prometheus)
+
+
+async def _serve(
+    platform: dict[str, Any],
+    started: threading.Event,
+    stop: asyncio.Event,
+    config: PlatformConfig,
+    manifests: list[dict[str, Any]],
+    prometheus: LocalPrometheus | None,
+) -> None:
     async with DevCluster(available_deployments=True) as cluster:
         connection = kopf.ConnectionInfo(server=cluster.url, insecure=True)
         async with KubeClient(connection) as client:
@@ -76,17 +102,20 @@ async def _run(platform: dict[str, Any], started: threading.Event, stop: asyncio
                 config=config, connection=connection, resync_seconds=3600, http_host="127.0.0.1", http_port=0
             )
             ready = asyncio.Event()
+            options = OperatorOptions(
+                prometheus_url=prometheus.url if prometheus else None, analytics_note=ANALYTICS_NOTE
+            )
             operator = asyncio.create_task(
-                run_operator(
-                    config, connection, OperatorOptions(), stop_flag=stop, ready_flag=ready, runtime=runtime
-                )
+                run_operator(config, connection, options, stop_flag=stop, ready_flag=ready, runtime=runtime)
             )
             await asyncio.wait_for(ready.wait(), TIMEOUT)
             await _apply_all(client, manifests)
             await _wait_ready(client, config)
             assert runtime.web is not None
             assert runtime.web.port
-            platform["value"] = Platform(f"http://127.0.0.1:{runtime.web.port}", cluster.url, manifests)
+            platform["value"] = Platform(
+                f"http://127.0.0.1:{runtime.web.port}", cluster.url, manifests, runtime, prometheus
+            )
             started.set()
             await operator
 

@@ -111,3 +111,93 @@ def test_text_search_narrows_and_hides_empty_agencies(browser: Any, platform: Pl
     search.send_keys("no-such-service")
     assert _visible_titles(browser) == []
     assert browser.find_element("id", "empty").is_displayed()
+
+
+def _analytics(platform: Platform) -> Any:
+    if platform.prometheus is None:
+        pytest.skip("prometheus is not installed (Debian's prometheus package: make system-deps, as root)")
+    analytics = platform.runtime.metrics.analytics
+    assert analytics is not None
+    return analytics
+
+
+def _row(browser: Any, name: str) -> Any:
+    return browser.find_element("css selector", f'tr.entry[data-name="{name}"]')
+
+
+def test_analytics_top_five_and_an_api_with_errors_highlighted(browser: Any, platform: Platform) -> None:
+    """Figures by hand from greenshift.analytics.local.DEMO_TRAFFIC (constant rates over an hour)."""
+    _analytics(platform)
+    browser.get(f"{platform.url}/catalog")
+    note = browser.find_element("id", "analytics-note")
+    assert note.is_displayed()
+    assert "Demo data" in note.text
+    top = browser.find_elements("css selector", "#top-volume li")
+    assert [li.get_attribute("data-name") for li in top] == [
+        "identity-v1",
+        "driving-licences-v1",
+        "ehic-v1",
+        "mybenefits-soap",
+        "civil-status-certificates-v1",
+    ]
+    assert "12.00/s" in top[0].text
+    errors = browser.find_elements("css selector", "#top-errors li")
+    assert [li.get_attribute("data-name") for li in errors] == [
+        "mybenefits-soap",
+        "criminal-record-extracts-v1",
+        "identity-v1",
+    ]
+    callers = browser.find_element("id", "top-callers").text
+    assert "wallet-app-android 17.10/s" in callers  # 28.5 requests/s in all x 60%
+    assert "partner-portal 2.28/s" in callers  # x 8%
+    soap = _row(browser, "mybenefits-soap")
+    assert "errors-high" in soap.get_attribute("class").split()
+    assert soap.find_element("css selector", "td.errors").text == "4.00%"
+    assert soap.find_element("css selector", "td.p95").text == "1750 ms"
+    highlight = soap.find_element("css selector", "td").value_of_css_property("background-color")
+    assert highlight == "rgba(253, 236, 234, 1)"  # #fdecea
+    ehic = _row(browser, "ehic-v1").find_element("css selector", "td")
+    assert ehic.value_of_css_property("background-color") != highlight
+    identity = _row(browser, "identity-v1")
+    assert "errors-high" not in identity.get_attribute("class").split()  # 0.05%: within the 0.1% budget
+    assert identity.find_element("css selector", "td.rps").text == "12.00"
+    assert identity.find_element("css selector", "td.p95").text == "375 ms"
+    # the filters still work with the figures: SOAP leaves the one SOAP route
+    Select = pytest.importorskip("selenium.webdriver.support.ui").Select
+    Select(browser.find_element("id", "protocol")).select_by_value("SOAP")
+    assert _visible_titles(browser) == [
+        _title(r) for r in _routes(platform) if r["spec"].get("protocol") == "SOAP"
+    ]
+
+
+def test_the_page_works_with_prometheus_down(browser: Any, platform: Platform) -> None:
+    analytics = _analytics(platform)
+    assert platform.prometheus is not None
+    before = _failures(platform)
+    platform.prometheus.stop()
+    try:
+        analytics.expire()
+        browser.get(f"{platform.url}/catalog")
+        notice = browser.find_element("id", "analytics-unavailable")
+        assert notice.is_displayed()
+        assert "Prometheus did not answer" in notice.text
+        assert sorted(_visible_titles(browser)) == sorted(_title(r) for r in _routes(platform))
+        assert _row(browser, "identity-v1").find_element("css selector", "td.rps").text == "\u2013"
+        search = browser.find_element("id", "search")
+        search.send_keys("ehic")
+        assert all("EHIC" in t or "Health" in t for t in _visible_titles(browser))
+        assert _failures(platform) == before + 1
+    finally:
+        platform.prometheus.start(same_port=True)
+        analytics.expire()
+    browser.get(f"{platform.url}/catalog")
+    assert browser.find_elements("id", "analytics-unavailable") == []
+
+
+def _failures(platform: Platform) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{platform.url}/metrics", timeout=5) as answer:  # noqa: S310 - loopback
+        text = answer.read().decode()
+    line = next(x for x in text.splitlines() if x.startswith("greenshift_prometheus_query_failures_total "))
+    return float(line.split()[1])

@@ -36,3 +36,26 @@ def test_preset_with_an_override() -> None:
 def test_invalid(value: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("(", r"\(")):
         metrics(value)
+
+
+def test_caller_label_records_requests_by_caller() -> None:
+    from greenshift.analytics.rules import ROUTE_REQUESTS_BY_CALLER, recorded_series, tenant_rule_groups
+
+    assert metrics({}).callerLabel == ""
+    without = tenant_rule_groups("bosa", "BOSA", "wallet-bosa", metrics({}))
+    assert ROUTE_REQUESTS_BY_CALLER not in recorded_series(without)
+    groups = tenant_rule_groups("bosa", "BOSA", "wallet-bosa", metrics({"callerLabel": "consumer"}))
+    [rule] = [r for g in groups for r in g["rules"] if r.get("record") == ROUTE_REQUESTS_BY_CALLER]
+    assert '"caller", "$1", "consumer", "(.+)"' in rule["expr"]
+    assert rule["labels"] == {"tenant": "bosa", "agency": "BOSA"}
+
+
+@pytest.mark.parametrize("url", ["http://prometheus.monitoring:9090", "https://thanos.example.be/api/x"])
+def test_prometheus_url(url: str) -> None:
+    assert parse_platform_config({"monitoring": {"prometheusURL": url}}).monitoring.prometheusURL == url
+
+
+@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://p", "http://", "http://p:9090/?q=1", 9090])
+def test_prometheus_url_refused(url: object) -> None:
+    with pytest.raises(ConfigError, match="monitoring.prometheusURL: must be"):
+        parse_platform_config({"monitoring": {"prometheusURL": url}})

@@ -4,6 +4,7 @@ import json
 import re
 from typing import Any
 
+from greenshift.analytics.prometheus import RouteTraffic, Traffic
 from greenshift.catalog import catalog_document, catalog_entries, render_catalog_html
 
 V = "greenshift.io/v1alpha1"
@@ -100,7 +101,11 @@ def test_document_schema() -> None:
     assert set(doc["entries"][0]) == {
         "agency", "agencyName", "tenant", "namespace", "name", "title", "version", "description", "protocol",
         "url", "authentication", "rateLimit", "specUrl", "documentType", "ready", "reason", "message",
+        "traffic",
     }  # fmt: skip
+    assert doc["entries"][0]["traffic"] is None
+    assert doc["analytics"]["status"] == "disabled"
+    assert (doc["analytics"]["topByVolume"], doc["analytics"]["topByErrors"]) == ([], [])
     json.dumps(doc)
 
 
@@ -128,3 +133,50 @@ def test_html_groups_by_agency() -> None:
         ("BOSA", ["0"]),
         ("FOD-FIN", ["1", "2"]),
     ]
+
+
+def traffic(**routes: tuple[float, float, float | None]) -> Traffic:
+    """(requests/s, 5xx/s, p95) per route name of tenant bosa."""
+    figures = {
+        ("bosa", name): RouteTraffic(rps, eps, eps / rps if rps else None, p95)
+        for name, (rps, eps, p95) in routes.items()
+    }
+    return Traffic("ok", routes=figures, callers=[("app", 1.5)], note="Demo data.")
+
+
+def test_traffic_per_route_top_five_and_highlighted_errors() -> None:
+    names = ["a", "b", "c", "d", "e", "f"]
+    routes = [route("wallet-bosa", n) for n in names]
+    figures = traffic(
+        a=(1.0, 0.0, 0.1),
+        b=(6.0, 0.0, 0.2),
+        c=(3.0, 0.3, 0.3),
+        d=(4.0, 0.001, None),
+        e=(5.0, 0.0, 0.1),
+        f=(2.0, 0.0, 0.1),
+    )
+    entries = catalog_entries([tenant("bosa", "BOSA")], routes, [])
+    doc = catalog_document(entries, figures)
+    assert [r["name"] for r in doc["analytics"]["topByVolume"]] == ["b", "e", "d", "c", "f"]
+    assert [r["name"] for r in doc["analytics"]["topByErrors"]] == ["c", "d"]
+    by_name = {e["name"]: e["traffic"] for e in doc["entries"]}
+    assert by_name["c"]["errorsHigh"] is True  # 10% > the 0.1% budget
+    assert by_name["d"]["errorsHigh"] is False  # 0.025%
+    html = render_catalog_html(entries, figures)
+    assert re.search(r'<tr class="entry errors-high"[^>]*data-name="c"', html)
+    assert not re.search(r'<tr class="entry errors-high"[^>]*data-name="d"', html)
+    assert "Demo data." in html
+    assert "app 1.50/s" in html
+    assert re.search(
+        r'data-name="c">.*?<td class="num errors">10.00%</td><td class="num p95">300 ms</td>', html, re.S
+    )
+
+
+def test_prometheus_down_the_catalog_still_lists_every_route() -> None:
+    entries = catalog_entries([tenant("bosa", "BOSA")], [route("wallet-bosa", "a")], [])
+    down = Traffic("unavailable", "Prometheus did not answer: http://p:9090: no answer within 3 s")
+    html = render_catalog_html(entries, down)
+    assert 'id="analytics-unavailable"' in html
+    assert "no answer within 3 s" in html
+    assert 'data-name="a"' in html
+    assert catalog_document(entries, down)["entries"][0]["traffic"] is None
