@@ -36,6 +36,7 @@ from greenshift.render.tenant import DEFAULT_REQUESTS
 
 Body = Mapping[str, Any]
 GIB = Decimal(2**30)
+MILLION = Decimal(10**6)
 
 _SUFFIXES = {
     "n": Decimal("1e-9"),
@@ -84,6 +85,8 @@ class TenantUsage:
     replicas: int
     gateway_routes: int
     document_sources: int
+    request_count: int | None = None
+    """Requests through the gateway in the billing period (Prometheus); None: not measured."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class RateCard:
     storageGiBMonth: Decimal = Decimal(0)
     gatewayRouteMonth: Decimal = Decimal(0)
     documentSourceMonth: Decimal = Decimal(0)
+    requests: Decimal = Decimal(0)
+    """Per million requests through the gateway in the billing period."""
 
 
 @dataclass(frozen=True)
@@ -108,10 +113,12 @@ class PricedUsage:
     storage: Decimal
     routes: Decimal
     sources: Decimal
+    requests: Decimal | None = None
+    """The period's requests priced; None: not measured (no Prometheus), so not priced."""
 
     @property
     def total(self) -> Decimal:
-        return self.cpu + self.memory + self.storage + self.routes + self.sources
+        return self.cpu + self.memory + self.storage + self.routes + self.sources + (self.requests or 0)
 
 
 def load_rate_card(path: str | Path) -> RateCard:
@@ -296,6 +303,9 @@ def price(usage: TenantUsage, card: RateCard) -> PricedUsage:
         storage=_money(Decimal(usage.storage_bytes) / GIB * card.storageGiBMonth),
         routes=_money(usage.gateway_routes * card.gatewayRouteMonth),
         sources=_money(usage.document_sources * card.documentSourceMonth),
+        requests=None
+        if usage.request_count is None
+        else _money(Decimal(usage.request_count) / MILLION * card.requests),
     )
 
 
@@ -311,15 +321,35 @@ COLUMNS = (
     "document_sources",
 )
 PRICE_COLUMNS = ("currency", "cpu", "memory", "storage", "routes", "sources", "total")
+NOT_PRICED = "Requests are not priced: no --prometheus-url (docs/usage.md)."
+
+
+def _measured(rows: list[TenantUsage]) -> bool:
+    """Whether the request counts were read (a Prometheus was given)."""
+    return any(row.request_count is not None for row in rows)
+
+
+def _columns(rows: list[TenantUsage], card: RateCard | None) -> tuple[str, ...]:
+    measured = _measured(rows)
+    columns = COLUMNS + (("request_count",) if measured else ())
+    if card is not None:
+        prices = PRICE_COLUMNS[:-1] + (("requests",) if measured else ()) + PRICE_COLUMNS[-1:]
+        columns += prices
+    return columns
 
 
 def report_records(rows: list[TenantUsage], card: RateCard | None) -> list[dict[str, Any]]:
     """Rows as flat records (numbers as strings where they are decimals), priced when a card is given."""
+    measured = _measured(rows)
     records = []
     for row in rows:
         record: dict[str, Any] = {
             k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in asdict(row).items()
         }
+        if not measured:
+            del record["request_count"]
+        elif record["request_count"] is None:
+            record["request_count"] = 0
         if card is not None:
             priced = price(row, card)
             record |= {
@@ -329,21 +359,31 @@ def report_records(rows: list[TenantUsage], card: RateCard | None) -> list[dict[
                 "storage": str(priced.storage),
                 "routes": str(priced.routes),
                 "sources": str(priced.sources),
-                "total": str(priced.total),
             }
+            if measured:
+                record["requests"] = str(priced.requests or Decimal("0.00"))
+            record["total"] = str(priced.total)
         records.append(record)
     return records
 
 
-def format_json(rows: list[TenantUsage], card: RateCard | None) -> str:
+def format_json(
+    rows: list[TenantUsage], card: RateCard | None, period: Mapping[str, str] | None = None
+) -> str:
+    """``period``: ``{"from", "to"}`` of the request counts, when they were read."""
     doc: dict[str, Any] = {"kind": "UsageReport", "tenants": report_records(rows, card)}
+    doc["requests"] = (
+        {"measured": True, "from": period["from"], "to": period["to"]}
+        if period is not None and _measured(rows)
+        else {"measured": False, "message": NOT_PRICED}
+    )
     if card is not None:
         doc["rateCard"] = {k: v if isinstance(v, str) else decimal_text(v) for k, v in asdict(card).items()}
     return json.dumps(doc, indent=2)
 
 
 def format_csv(rows: list[TenantUsage], card: RateCard | None) -> str:
-    columns = COLUMNS + (PRICE_COLUMNS if card is not None else ())
+    columns = _columns(rows, card)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -359,9 +399,12 @@ def _human_bytes(value: int) -> str:
 
 
 def format_table(rows: list[TenantUsage], card: RateCard | None) -> str:
+    measured = _measured(rows)
     header = ["TENANT", "AGENCY", "CPU", "MEMORY", "STORAGE", "REPLICAS", "ROUTES", "SOURCES"]
-    if card is not None:
-        header.append(f"MONTHLY ({card.currency})")
+    if measured:
+        header.append("REQUESTS")
+    if card is not None:  # with requests, the period's requests join the month's other lines
+        header.append(f"{'TOTAL' if measured else 'MONTHLY'} ({card.currency})")
     cells = [header]
     for row in rows:
         line = [
@@ -374,10 +417,13 @@ def format_table(rows: list[TenantUsage], card: RateCard | None) -> str:
             str(row.gateway_routes),
             str(row.document_sources),
         ]
+        if measured:
+            line.append(str(row.request_count or 0))
         if card is not None:
             line.append(str(price(row, card).total))
         cells.append(line)
     widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in cells
     )
+    return table if measured else f"{table}\n{NOT_PRICED}"
