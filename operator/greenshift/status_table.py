@@ -7,8 +7,8 @@ from typing import Any
 from greenshift.config import PlatformConfig
 from greenshift.controllers.indexes import SERVICES
 from greenshift.controllers.keys import key_of, owner_of
-from greenshift.controllers.wiring import ROUTES, SELECTOR, SOURCES, TENANTS, child_resources
-from greenshift.kube import ApiError, KubeClient
+from greenshift.controllers.wiring import SELECTOR, child_resources
+from greenshift.kube import ROUTES, SOURCES, TENANTS, ApiError, KubeClient
 
 
 @dataclass(frozen=True)

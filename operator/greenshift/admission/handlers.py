@@ -15,8 +15,8 @@ import kopf
 from greenshift.admission.review import review_document_source, review_gateway_route, review_wallet_tenant
 from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers.context import Context
-from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS, Runtime
-from greenshift.kube import ResourceRef
+from greenshift.controllers.wiring import Runtime
+from greenshift.kube import ROUTES, SOURCES, TENANTS, ResourceRef
 from greenshift.validation.problem import Problem
 
 Body = Mapping[str, Any]

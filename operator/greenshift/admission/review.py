@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenshift.controllers.context import Context
-from greenshift.controllers.gatewayroute import backend_problem, route_conflict
-from greenshift.controllers.spec_checks import route_problems, source_problems
+from greenshift.controllers.rules import backend_problem, route_conflict, route_problems, source_problems
 from greenshift.naming import tenant_namespace
 from greenshift.validation.problem import Problem
 from greenshift.validation.rules import check_tenant_present, check_wallet_tenant

@@ -8,8 +8,7 @@ import sys
 import kopf
 
 from greenshift.catalog import Entry, catalog_document, catalog_entries
-from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS
-from greenshift.kube import ApiError, KubeClient
+from greenshift.kube import ROUTES, SOURCES, TENANTS, ApiError, KubeClient
 from greenshift.kube.client import connect
 
 

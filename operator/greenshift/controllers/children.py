@@ -14,14 +14,13 @@ from typing import Any
 
 from greenshift.constants import GROUP
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey
-from greenshift.controllers.recent import RecentWrites, object_key_of, version_of
 from greenshift.kube import ApiError, KubeClient, PermanentApiError, ref_for
 from greenshift.render.common import sorted_json
+from greenshift.runtime.own_writes import Identity, OwnWrites, identity_of
 
 HASH_ANNOTATION = f"{GROUP}/applied-hash"
 NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})  # data: deleted only by policy
 Body = dict[str, Any]
-ChildKey = tuple[str, str, str, str]
 
 
 def stamp(desired: Body, owner: ObjectKey) -> Body:
@@ -61,8 +60,8 @@ def needs_apply(desired: Body, live: Mapping[str, Any] | None) -> bool:
 @dataclass
 class SyncResult:
     applied: list[Body] = field(default_factory=list)
-    pruned: list[ChildKey] = field(default_factory=list)
-    live: dict[ChildKey, Mapping[str, Any]] = field(default_factory=dict)
+    pruned: list[Identity] = field(default_factory=list)
+    live: dict[Identity, Mapping[str, Any]] = field(default_factory=dict)
     existing: int = 0  # children that existed before this sync
 
 
@@ -88,61 +87,52 @@ def foreign_additions(want: Any, have: Any) -> dict[str, Any]:
     return patch
 
 
-async def _apply(client: KubeClient, owner: ObjectKey, obj: Body, recent: RecentWrites) -> Mapping[str, Any]:
-    """Apply one child and remember the answer at once: its watch event is then known as an echo
-    and wakes nothing. An event that overtakes the answer is held until it comes (``recent``)."""
-    key = object_key_of(obj)
-    versions: set[int] = set()
-    recent.writing(owner, key)
-    try:
+async def _apply(client: KubeClient, obj: Body, own: OwnWrites) -> Mapping[str, Any]:
+    """Apply one child, through the record of own writes: its watch event is then known as an
+    echo and wakes nothing, and an event that overtakes the answer waits for it."""
+    async with own.writing(obj) as record:
         applied = await client.apply(obj)
-        recent.wrote(applied)
-        versions.add(version_of(applied))
+        record(applied)
         extra = foreign_additions(obj, applied)
         if extra:
             meta = obj["metadata"]
             applied = await client.merge_patch(ref_for(obj), meta.get("namespace"), meta["name"], extra)
-            recent.wrote(applied)
-            versions.add(version_of(applied))
+            record(applied)
         return applied
-    finally:
-        recent.written(key, versions)
 
 
 async def sync_children(
     client: KubeClient,
-    owner: ObjectKey,
     desired: Iterable[Body],
     live: Iterable[Mapping[str, Any]],
-    recent: RecentWrites,
+    own: OwnWrites,
     *,
     prune: bool = True,
 ) -> SyncResult:
-    """Bring the children of ``owner`` to ``desired`` (stamped); Namespaces first, the rest concurrently."""
+    """Bring the children of one owner (``live``) to ``desired`` (stamped); Namespaces first, the
+    rest concurrently."""
     stamped = list(desired)
-    current = {object_key_of(obj): obj for obj in live}
+    current = {identity_of(obj): obj for obj in live}
     result = SyncResult(live=dict(current), existing=len(current))
-    todo = [obj for obj in stamped if needs_apply(obj, current.get(object_key_of(obj)))]
+    todo = [obj for obj in stamped if needs_apply(obj, current.get(identity_of(obj)))]
     first = [obj for obj in todo if obj["kind"] == "Namespace"]
     rest = [obj for obj in todo if obj["kind"] != "Namespace"]
     for obj in first:
-        result.live[object_key_of(obj)] = await _apply(client, owner, obj, recent)
-    outcomes = await asyncio.gather(
-        *(_apply(client, owner, obj, recent) for obj in rest), return_exceptions=True
-    )
+        result.live[identity_of(obj)] = await _apply(client, obj, own)
+    outcomes = await asyncio.gather(*(_apply(client, obj, own) for obj in rest), return_exceptions=True)
     for outcome in outcomes:
         if not isinstance(outcome, BaseException):
-            result.live[object_key_of(dict(outcome))] = outcome
+            result.live[identity_of(dict(outcome))] = outcome
     _raise_worst(outcomes)
     result.applied = first + rest
     if prune:
-        wanted = {object_key_of(obj) for obj in stamped}
+        wanted = {identity_of(obj) for obj in stamped}
         stale = [key for key in current if key not in wanted and key[1] not in NEVER_PRUNED]
         _raise_worst(
             await asyncio.gather(*(_delete(client, current[key]) for key in stale), return_exceptions=True)
         )
         for key in stale:
-            recent.deleted(owner, current[key])
+            own.deleted(current[key])
             result.live.pop(key, None)
         result.pruned = stale
     return result

@@ -10,12 +10,11 @@ from greenshift.config import PlatformConfig
 from greenshift.constants import API_VERSION, KIND_TENANT
 from greenshift.controllers.children import stamp
 from greenshift.controllers.events import EventPoster
-from greenshift.controllers.indexes import ChildKey, ClusterView
-from greenshift.controllers.keys import ObjectKey
-from greenshift.controllers.recent import RecentWrites
+from greenshift.controllers.indexes import ClusterView
+from greenshift.controllers.keys import ObjectKey, owner_of
 from greenshift.controllers.render_cache import Fingerprint, RenderCache
 from greenshift.kube import KubeClient
-from greenshift.runtime.store import Change
+from greenshift.runtime.own_writes import Identity, OwnWrites
 
 Body = Mapping[str, Any]
 Child = dict[str, Any]
@@ -28,16 +27,9 @@ class Context:
     settings: kopf.OperatorSettings
     view: ClusterView
     events: EventPoster
-    recent: RecentWrites = field(default_factory=RecentWrites)
+    own: OwnWrites = field(default_factory=lambda: OwnWrites(owner_of))
+    """Every write goes through it: reads prefer its answers until the watch catches up."""
     renders: RenderCache = field(default_factory=RenderCache)
-    # resourceVersions the operator itself produced (finalizer and status writes), so that
-    # the echo of its own write does not trigger another reconcile.
-    own_versions: dict[ObjectKey, set[str]] = field(default_factory=dict)
-    # custom resources the operator is writing, with the changes their watch reported meanwhile:
-    # a change that overtakes the answer to the write cannot be told from its echo yet, so it
-    # waits for the answer and is then handled again (``replay``: the wake rules).
-    writing: dict[ObjectKey, list[Change]] = field(default_factory=dict)
-    replay: Callable[[Change], None] = lambda change: None
 
     def resource_keys(self) -> list[ObjectKey]:
         """Every custom resource known to the view."""
@@ -45,7 +37,7 @@ class Context:
 
     def body(self, key: ObjectKey) -> Body | None:
         """The latest known state of a custom resource (watched, or the operator's own newer write)."""
-        return self.recent.newest(self.view.resource(key), (API_VERSION, key.kind, key.namespace, key.name))
+        return self.own.newest(self.view.resource(key), (API_VERSION, key.kind, key.namespace, key.name))
 
     def tenant_for_namespace(self, namespace: str) -> Body | None:
         """The tenant owning ``namespace``; with several claimants, the oldest."""
@@ -61,15 +53,15 @@ class Context:
         return self.renders.get(spec, lambda: [stamp(obj, key) for obj in render()])
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return self.recent.children(owner, self.view.children_of(owner))
+        return self.own.children(owner, self.view.children_of(owner))
 
-    def child(self, owner: ObjectKey, key: ChildKey) -> Body | None:
+    def child(self, owner: ObjectKey, key: Identity) -> Body | None:
         """One child of ``owner`` as watched, None if not seen."""
         return self.view.child(owner, key)
 
-    def has_child(self, owner: ObjectKey, key: ChildKey) -> bool:
+    def has_child(self, owner: ObjectKey, key: Identity) -> bool:
         """Whether ``owner`` has this child, without decoding its children."""
-        return self.view.has_child(owner, key) or self.recent.wrote_child(owner, key)
+        return self.view.has_child(owner, key) or self.own.wrote(owner, key)
 
     def namespace_tenant(self, namespace: str) -> str | None:
         """The tenant label of the Namespace ``namespace`` ("" for none), None when it does not exist."""

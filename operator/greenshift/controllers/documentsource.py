@@ -14,7 +14,7 @@ from greenshift.controllers.lifecycle import (
     write_status,
 )
 from greenshift.controllers.render_cache import fingerprint
-from greenshift.controllers.spec_checks import source_problems
+from greenshift.controllers.rules import source_problems
 from greenshift.render.documentsource import render_document_source
 
 Body = Mapping[str, Any]

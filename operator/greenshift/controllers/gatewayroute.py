@@ -13,7 +13,7 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.lifecycle import apply_children, is_deleting, remove_finalizer, write_status
 from greenshift.controllers.render_cache import fingerprint
-from greenshift.controllers.spec_checks import route_problems
+from greenshift.controllers.rules import backend_problem, route_conflict, route_problems
 from greenshift.render.gatewayroute import render_gateway_route
 
 Body = Mapping[str, Any]
@@ -71,73 +71,6 @@ def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Conditio
     if problem is not None:
         return problem, warnings
     return Condition("Accepted", "True", "Accepted", "The gateway accepted the route."), warnings
-
-
-def route_conflict(ctx: Context, route: Body) -> Condition | None:
-    """RouteConflict when another route, older or already holding it, claims this host + pathPrefix."""
-    key = key_of(route)
-    spec = route.get("spec") or {}
-    claims = ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix")))
-    if claims and (claims[0][1], claims[0][2]) != (key.namespace, key.name):
-        _, namespace, name = claims[0]
-        return Condition(
-            "Accepted",
-            "False",
-            "RouteConflict",
-            f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}.",
-        )
-    return None
-
-
-def backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -> Condition | None:
-    """Why the backend cannot be published: BackendNotFound (for now) or BackendNotAllowed (ExternalName)."""
-    if "documentSource" in backend:
-        name = str(backend["documentSource"].get("name"))
-        if ctx.body(ObjectKey("DocumentSource", namespace, name)) is None:
-            return Condition(
-                "Accepted",
-                "False",
-                "BackendNotFound",
-                f"spec.backend.documentSource: no DocumentSource {name} in namespace {namespace}.",
-            )
-        if ctx.service(namespace, name) is None:
-            return Condition(
-                "Accepted",
-                "False",
-                "BackendNotFound",
-                f"spec.backend.documentSource: the Service of DocumentSource {name} does not exist yet.",
-            )
-        return None
-    service = backend.get("service") or {}
-    name = str(service.get("name"))
-    found = ctx.service(namespace, name)
-    if found is None:
-        return Condition(
-            "Accepted",
-            "False",
-            "BackendNotFound",
-            f"spec.backend.service: no Service {name} in namespace {namespace}.",
-        )
-    if found.get("type") == "ExternalName":
-        return Condition(
-            "Accepted",
-            "False",
-            "BackendNotAllowed",
-            f"spec.backend.service: Service {name} is of type ExternalName, which could reach "
-            "outside the tenant; use a ClusterIP Service.",
-        )
-    port = service.get("port")
-    ports = {p.get("port") for p in found.get("ports") or []} | {
-        p.get("name") for p in found.get("ports") or []
-    }
-    if port is not None and port not in ports:
-        return Condition(
-            "Accepted",
-            "False",
-            "BackendNotFound",
-            f"spec.backend.service.port: Service {name} has no port {port}.",
-        )
-    return None
 
 
 def backend_pending(ctx: Context, namespace: str, route: Body) -> bool:

@@ -15,11 +15,10 @@ from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LA
 from greenshift.controllers.keys import ObjectKey, owner_of
 from greenshift.kube import ResourceRef, ref_of_kind
 from greenshift.naming import tenant_namespace
+from greenshift.runtime.own_writes import Identity
 from greenshift.runtime.store import Store
 
 Body = Mapping[str, Any]
-ChildKey = tuple[str, str, str, str]
-"""apiVersion, kind, namespace, name"""
 SERVICES = ref_of_kind("v1", "Service")
 NAMESPACES = ref_of_kind("v1", "Namespace")
 
@@ -55,16 +54,6 @@ def route_backends(body: Body) -> list[Hashable]:
 def owners(body: Body) -> list[Hashable]:
     owner = owner_of(body)
     return [owner] if owner is not None else []
-
-
-def child_key(body: Body) -> ChildKey:
-    meta = body.get("metadata") or {}
-    return (
-        str(body.get("apiVersion")),
-        str(body.get("kind")),
-        str(meta.get("namespace") or ""),
-        str(meta["name"]),
-    )
 
 
 def _resources() -> dict[str, Store]:
@@ -167,12 +156,12 @@ class ClusterView:
             if (body := store.get(key)) is not None
         ]
 
-    def child(self, owner: ObjectKey, key: ChildKey) -> Body | None:
+    def child(self, owner: ObjectKey, key: Identity) -> Body | None:
         store = self.child_store(key[0], key[1])
         found = store.get((key[2], key[3])) if store is not None else None
         return found if found is not None and owner_of(found) == owner else None
 
-    def has_child(self, owner: ObjectKey, key: ChildKey) -> bool:
+    def has_child(self, owner: ObjectKey, key: Identity) -> bool:
         store = self.child_store(key[0], key[1])
         return store is not None and (key[2], key[3]) in store.index("owner", owner)
 

@@ -1,6 +1,6 @@
 """Writes on the custom resources themselves: the finalizer and the status."""
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenshift.constants import FINALIZER
@@ -8,9 +8,10 @@ from greenshift.controllers.children import SyncResult, sync_children
 from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
-from greenshift.controllers.recent import object_key_of, version_of
 from greenshift.kube import PermanentApiError, ref_for
+from greenshift.runtime.own_writes import identity_of
 from greenshift.runtime.queue import Requeue
+from greenshift.runtime.store import version_of
 
 Body = Mapping[str, Any]
 
@@ -19,29 +20,12 @@ def newest_child(ctx: Context, owner: ObjectKey, applied: Body) -> Body:
     """A child as applied, or as watched if the watch already has a newer state of it (a
     controller's status, e.g. the Deployment's or the ResourceQuota's, often arrives with the
     answer to the apply)."""
-    watched = ctx.child(owner, object_key_of(applied))
+    watched = ctx.child(owner, identity_of(applied))
     return watched if watched is not None and version_of(watched) > version_of(applied) else applied
 
 
 def is_deleting(body: Body) -> bool:
     return bool(body.get("metadata", {}).get("deletionTimestamp"))
-
-
-async def _own_write(ctx: Context, body: Body, write: Awaitable[Body]) -> Body:
-    """Write the resource itself and remember the answer, so that its watch event is known as an
-    echo; the resource's changes that arrive before the answer wait for it (``Context.writing``)."""
-    key = key_of(body)
-    ctx.writing[key] = []
-    try:
-        result = await write
-        ctx.recent.wrote(result)
-        version = result.get("metadata", {}).get("resourceVersion")
-        if version:
-            ctx.own_versions.setdefault(key, set()).add(str(version))
-        return result
-    finally:
-        for change in ctx.writing.pop(key, []):
-            ctx.replay(change)
 
 
 async def ensure_finalizer(ctx: Context, body: Body) -> None:
@@ -53,8 +37,8 @@ async def ensure_finalizer(ctx: Context, body: Body) -> None:
     patch = {
         "metadata": {"finalizers": [*finalizers, FINALIZER], "resourceVersion": meta.get("resourceVersion")}
     }
-    await _own_write(
-        ctx, body, ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+    await ctx.own.write(
+        body, ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
     )
 
 
@@ -67,7 +51,9 @@ async def remove_finalizer(ctx: Context, body: Body) -> None:
     remaining = [f for f in finalizers if f != FINALIZER]
     patch = {"metadata": {"finalizers": remaining, "resourceVersion": meta.get("resourceVersion")}}
     try:
-        await ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+        await ctx.own.write(
+            body, ctx.client.merge_patch(ref_for(dict(body)), meta.get("namespace"), meta["name"], patch)
+        )
     except PermanentApiError as exc:
         if exc.status != 404:  # already gone: a previous reconcile released it
             raise
@@ -87,7 +73,7 @@ async def write_status(ctx: Context, body: Body, status: dict[str, Any]) -> bool
         ref_for(dict(body)), meta.get("namespace"), meta["name"], patch, subresource="status"
     )
     try:
-        await _own_write(ctx, body, write)
+        await ctx.own.write(body, write)
     except PermanentApiError as exc:
         if exc.status == 404:  # deleted meanwhile (nothing holds it any more): its DELETED event follows
             return False
@@ -133,7 +119,7 @@ async def apply_children(
     """
     key = key_of(body)
     try:
-        result = await sync_children(ctx.client, key, desired, ctx.children(key), ctx.recent)
+        result = await sync_children(ctx.client, desired, ctx.children(key), ctx.own)
     except PermanentApiError as exc:
         failed = Condition(condition_type, "False", "ApplyFailed", f"The API server refused a child: {exc}")
         await write_status(ctx, body, refused_status(failed))

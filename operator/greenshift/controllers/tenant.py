@@ -185,9 +185,10 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
     key = key_of(tenant)
     namespace = tenant_namespace(dict(tenant))
     policy = (tenant.get("spec") or {}).get("deletionPolicy", "Retain")
-    owns_namespace = any(c.get("kind") == "Namespace" for c in ctx.children(key))
-    if policy == "Delete" and owns_namespace:
+    owned = next((c for c in ctx.children(key) if c.get("kind") == "Namespace"), None)
+    if policy == "Delete" and owned is not None:
         await ctx.client.delete(NAMESPACE, None, namespace)
+        ctx.own.deleted(owned)
         ctx.logger(tenant).info(
             f"Deleted namespace {namespace} of WalletTenant {key.name} (deletionPolicy Delete)."
         )
@@ -198,7 +199,6 @@ async def finalize_tenant(ctx: Context, tenant: Body) -> None:
             f"Released namespace {namespace} of WalletTenant {key.name} (deletionPolicy Retain)."
         )
     await remove_finalizer(ctx, tenant)
-    ctx.tenant_generations.pop(key.name, None)
 
 
 async def _release(ctx: Context, child: Body) -> None:
@@ -212,4 +212,4 @@ async def _release(ctx: Context, child: Body) -> None:
         }
     }
     ref = ref_of_kind(str(child["apiVersion"]), str(child["kind"]))
-    await ctx.client.merge_patch(ref, meta.get("namespace"), meta["name"], patch)
+    await ctx.own.write(child, ctx.client.merge_patch(ref, meta.get("namespace"), meta["name"], patch))

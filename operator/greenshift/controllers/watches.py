@@ -24,44 +24,24 @@ USAGE_DELAY_SECONDS = 1.0
 GitOps sync that applies several is one status write, not one per resource."""
 
 
-def is_echo(ctx: Context, key: ObjectKey, body: Body) -> bool:
-    """Whether this change of a custom resource only reports the operator's own write.
-
-    Not when the object holds something no reconcile has seen: a watch that is lost and
-    re-listed delivers only each object's latest state, so a spec change (or a deletion) that
-    the operator's status write followed can arrive as that write's echo alone; the status the
-    operator wrote then observed an older generation.
-    """
+def unseen(body: Body) -> bool:
+    """Whether the object holds something no reconcile has seen, even in the echo of the
+    operator's own write: a watch that is lost and re-listed delivers only each object's latest
+    state, so a spec change (or a deletion) that the operator's status write followed can
+    arrive as that write's echo alone; the status the operator wrote then observed an older
+    generation."""
     meta = body.get("metadata", {})
-    own = _is_own_write(ctx, key, str(meta.get("resourceVersion")))
     observed = (body.get("status") or {}).get("observedGeneration")
-    unseen = bool(meta.get("deletionTimestamp")) or (
+    return bool(meta.get("deletionTimestamp")) or (
         observed is not None and observed != meta.get("generation")
     )
-    return own and not unseen
-
-
-def _is_own_write(ctx: Context, key: ObjectKey, version: str) -> bool:
-    """Events come in version order, so the own versions up to this one are forgotten."""
-    own = ctx.own_versions.get(key)
-    if not own:
-        return False
-    echo = version in own
-    if version.isdigit():
-        own -= {v for v in own if v.isdigit() and int(v) <= int(version)}
-    else:
-        own.discard(version)
-    if not own:
-        del ctx.own_versions[key]
-    return echo
 
 
 def itself(ctx: Context, change: Change) -> Keys:
     """A custom resource's change reconciles it, unless it only echoes the operator's write."""
-    if change.new is None:
+    if change.new is None or (change.echo and not unseen(change.new)):
         return []
-    key = key_of(change.new)
-    return [] if is_echo(ctx, key, change.new) else [key]
+    return [key_of(change.new)]
 
 
 def _generation(body: Body | None) -> Any:
@@ -122,17 +102,11 @@ def routes_to_service(ctx: Context, change: Change) -> Keys:
 
 
 def owner(ctx: Context, change: Change) -> Keys:
-    """A child's change wakes its owner, unless it only echoes the operator's write of it or waits
-    for the answer to that write (``RecentWrites.hold``). A child that loses the managed-by label
-    leaves the watch's selection as a deletion: its owner is woken and takes it back."""
-    body = change.body
-    found = owner_of(body)
-    deleted = change.new is None
-    echo = not deleted and ctx.recent.is_echo(body)
-    ctx.recent.observed(body, deleted=deleted)
-    if found is None or echo or ctx.recent.hold(body, deleted=deleted):
-        return []
-    return [found]
+    """A child's change wakes its owner, unless it only echoes the operator's write of it. A child
+    that loses the managed-by label leaves the watch's selection as a deletion: its owner is woken
+    and takes it back."""
+    found = owner_of(change.body)
+    return [] if found is None or change.echo else [found]
 
 
 def resource_rules(ctx: Context) -> dict[str, list[Rule[ObjectKey]]]:

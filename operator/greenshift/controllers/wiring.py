@@ -26,9 +26,9 @@ from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.events import EventPoster
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, owners
-from greenshift.controllers.keys import ObjectKey, key_of
+from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.tenant import reconcile_tenant
-from greenshift.kube import KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
+from greenshift.kube import ROUTES, SOURCES, TENANTS, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.kube.client import Login
 from greenshift.leader import LeaderElection, LeaseOptions
 from greenshift.metrics import ClusterState, OperatorMetrics
@@ -42,9 +42,6 @@ Body = Mapping[str, Any]
 
 logger = logging.getLogger("greenshift")
 
-TENANTS = ref_of_kind("greenshift.io/v1alpha1", KIND_TENANT)
-SOURCES = ref_of_kind("greenshift.io/v1alpha1", KIND_SOURCE)
-ROUTES = ref_of_kind("greenshift.io/v1alpha1", KIND_ROUTE)
 SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 """The children's label: only Services and Namespaces are watched whole."""
 
@@ -136,14 +133,12 @@ class Runtime:
         self.context = ctx = Context(
             client=client, config=self.config, settings=settings, view=self.view, events=EventPoster(client)
         )
-        ctx.recent.on_foreign = self.queue.add
         resource_rules = watches.resource_rules(ctx)
-        ctx.replay = lambda change: enqueue(self.queue, resource_rules[str(change.body["kind"])], change)
         namespaces: list[str | None] = list(self.namespaces) or [None]
         reflect = partial(
             Reflector, client, watch_timeout=self.watch_timeout, relist_seconds=self.resync_seconds
         )
-        on_resource = partial(_on_resource, ctx, self.queue, resource_rules)
+        on_resource = partial(self._resource_changed, resource_rules)
         self.reflectors = [
             reflect(TENANTS, self.view.resources[KIND_TENANT], on_resource),
             reflect(SOURCES, self.view.resources[KIND_SOURCE], on_resource, namespaces=namespaces),
@@ -176,7 +171,12 @@ class Runtime:
             )
 
     def _rules(self, rules: list[Rule[ObjectKey]]) -> Callable[[Change], None]:
-        return partial(enqueue, self.queue, rules)
+        """A reflector's handler: the change, marked by the record of own writes, through ``rules``."""
+        assert self.context is not None
+        return partial(self.context.own.route, deliver=partial(enqueue, self.queue, rules))
+
+    def _resource_changed(self, rules: dict[str, list[Rule[ObjectKey]]], change: Change) -> None:
+        self._rules(rules[str(change.body["kind"])])(change)
 
     async def _lead(self) -> None:
         """Reconcile: every resource once (as a watch's initial listing would), then as events come.
@@ -239,21 +239,6 @@ class Runtime:
         """Queue every known custom resource (the safety-net timer)."""
         for key in self.view.resource_keys():
             self.queue.add(key)
-
-
-def _on_resource(
-    ctx: Context, queue: WorkQueue[ObjectKey], rules: dict[str, list[Rule[ObjectKey]]], change: Change
-) -> None:
-    """A custom resource's change: forget what the operator wrote of one that is gone; hold one that
-    arrives while the operator's write of it is in flight (``lifecycle``); else the kind's rules."""
-    key = key_of(change.body)
-    if change.new is None:
-        ctx.own_versions.pop(key, None)
-        ctx.recent.forget(change.body)
-    elif key in ctx.writing:
-        ctx.writing[key].append(change)
-        return
-    enqueue(queue, rules[key.kind], change)
 
 
 def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:

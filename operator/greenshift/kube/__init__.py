@@ -2,9 +2,12 @@
 
 from greenshift.kube.client import KubeClient, connect
 from greenshift.kube.errors import ApiError, PermanentApiError, TemporaryApiError
-from greenshift.kube.resources import ResourceRef, ref_for, ref_of_kind
+from greenshift.kube.resources import ROUTES, SOURCES, TENANTS, ResourceRef, ref_for, ref_of_kind
 
 __all__ = [
+    "ROUTES",
+    "SOURCES",
+    "TENANTS",
     "ApiError",
     "KubeClient",
     "PermanentApiError",

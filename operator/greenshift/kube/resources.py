@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from greenshift.constants import API_VERSION
+from greenshift.constants import API_VERSION, KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,8 @@ def ref_of_kind(api_version: str, kind: str) -> ResourceRef:
 
 def ref_for(obj: dict[str, Any]) -> ResourceRef:
     return ref_of_kind(obj["apiVersion"], obj["kind"])
+
+
+TENANTS = ref_of_kind(API_VERSION, KIND_TENANT)
+SOURCES = ref_of_kind(API_VERSION, KIND_SOURCE)
+ROUTES = ref_of_kind(API_VERSION, KIND_ROUTE)

@@ -37,10 +37,12 @@ def version_of(body: Body | None) -> int:
 
 @dataclass(frozen=True)
 class Change:
-    """One accepted change: ``new`` is None for a deletion; ``old`` is decoded only when read."""
+    """One accepted change: ``new`` is None for a deletion; ``old`` is decoded only when read.
+    ``echo``: the change only reports the operator's own write (``own_writes``)."""
 
     new: Body | None
     packed_old: bytes | None
+    echo: bool = False
 
     @property
     def old(self) -> Body | None:

@@ -10,7 +10,8 @@ from greenshift.controllers.children import (
     sync_children,
 )
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
-from greenshift.controllers.recent import RecentWrites
+from greenshift.runtime.own_writes import OwnWrites
+from greenshift.runtime.store import Change
 
 OWNER = ObjectKey("WalletTenant", "", "bosa")
 
@@ -87,13 +88,15 @@ class SlowSecondApply:
 
 async def test_each_apply_is_remembered_as_it_answers_not_when_all_siblings_are_done() -> None:
     """A child's watch event arrives before its siblings' applies are done: it must be an echo."""
-    client, recent = SlowSecondApply(), RecentWrites()
+    client, own = SlowSecondApply(), OwnWrites(owner_of)
     fast, slow = stamp(quota(), OWNER), stamp(quota(), OWNER)
     slow["metadata"] = {**slow["metadata"], "name": "slow"}
-    sync = asyncio.create_task(sync_children(client, OWNER, [fast, slow], [], recent))  # type: ignore[arg-type]
+    sync = asyncio.create_task(sync_children(client, [fast, slow], [], own))  # type: ignore[arg-type]
     for _ in range(5):
         await asyncio.sleep(0)
     event = {**fast, "metadata": {**fast["metadata"], "resourceVersion": "1"}}
-    assert recent.is_echo(event)
+    delivered: list[Change] = []
+    own.route(Change(event, None), delivered.append)
+    assert [c.echo for c in delivered] == [True]
     client.release.set()
     assert len((await sync).applied) == 2

@@ -1,4 +1,4 @@
-"""The echo of the operator's own write is ignored, unless it carries a change nobody reconciled."""
+"""The echo of the operator's own write wakes nothing, unless it carries a change nobody reconciled."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ from greenshift.controllers.events import EventPoster
 from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.lifecycle import write_status
-from greenshift.controllers.watches import is_echo
+from greenshift.controllers.watches import itself
 from greenshift.kube import KubeClient
 from greenshift.runtime.store import Change
 
@@ -31,66 +31,57 @@ def context() -> Context:
 def event(version: str, generation: int, observed: int | None, **meta: Any) -> dict[str, Any]:
     status = {} if observed is None else {"observedGeneration": observed}
     return {
-        "metadata": {"name": KEY.name, "resourceVersion": version, "generation": generation, **meta},
+        "apiVersion": "greenshift.io/v1alpha1",
+        "kind": "DocumentSource",
+        "metadata": {
+            "name": KEY.name,
+            "namespace": KEY.namespace,
+            "resourceVersion": version,
+            "generation": generation,
+            **meta,
+        },
         "status": status,
     }
 
 
-def test_the_echo_of_an_own_status_write_is_ignored() -> None:
-    ctx = context()
-    ctx.own_versions[KEY] = {"11"}
-    assert is_echo(ctx, KEY, event("11", 1, 1))
-    assert KEY not in ctx.own_versions  # remembered until its echo only
-    assert not is_echo(ctx, KEY, event("11", 1, 1))
+def wakes(body: dict[str, Any], *, echo: bool) -> bool:
+    return list(itself(context(), Change(body, None, echo=echo))) == [KEY]
 
 
-def test_a_spec_change_the_own_write_followed_at_once_is_not_an_echo() -> None:
+def test_the_echo_of_an_own_status_write_wakes_nothing_another_write_does() -> None:
+    assert not wakes(event("11", 1, 1), echo=True)
+    assert not wakes(event("5", 1, None), echo=True)  # a write before any status
+    assert wakes(event("11", 1, 1), echo=False)
+
+
+def test_a_spec_change_the_own_write_followed_at_once_is_reconciled() -> None:
     """After a re-list the user's change (generation 2) arrives as the echo of the status write
     that observed generation 1 (the change's own event was not delivered): still reconciled."""
-    ctx = context()
-    ctx.own_versions[KEY] = {"11"}
-    assert not is_echo(ctx, KEY, event("11", 2, 1))
+    assert wakes(event("11", 2, 1), echo=True)
 
 
-def test_a_deletion_the_own_write_followed_is_not_an_echo() -> None:
-    ctx = context()
-    ctx.own_versions[KEY] = {"11"}
-    assert not is_echo(ctx, KEY, event("11", 1, 1, deletionTimestamp="2026-11-28T00:00:00Z"))
-
-
-def test_the_echo_of_a_write_before_any_status_is_ignored() -> None:
-    ctx = context()
-    ctx.own_versions[KEY] = {"5"}
-    assert is_echo(ctx, KEY, event("5", 1, None))
-    assert not is_echo(ctx, KEY, event("6", 1, None))  # someone else's write
+def test_a_deletion_the_own_write_followed_is_reconciled() -> None:
+    assert wakes(event("11", 1, 1, deletionTimestamp="2026-11-28T00:00:00Z"), echo=True)
 
 
 async def test_an_event_that_overtakes_the_answer_to_an_own_write_waits_for_it() -> None:
-    """The watch event of a status write can arrive before the write's answer: it is held (as the
-    reflector's handler does while ``ctx.writing`` has the resource) and handled once the answer
-    is known, when it is recognised as the echo."""
+    """The watch event of a status write can arrive before the write's answer: it is held and
+    delivered once the answer is known, marked as the echo."""
     ctx = context()
-    replayed: list[tuple[str, bool]] = []
-
-    def replay(change: Change) -> None:
-        body = change.body
-        replayed.append((body["metadata"]["resourceVersion"], is_echo(ctx, KEY, body)))
-
-    ctx.replay = replay
-    body = {"apiVersion": "greenshift.io/v1alpha1", "kind": "DocumentSource", **event("10", 1, None)}
-    body["metadata"]["namespace"] = KEY.namespace
+    body = event("10", 1, None)
     answer = {
         **body,
         "metadata": {**body["metadata"], "resourceVersion": "11"},
         "status": {"observedGeneration": 1},
     }
+    delivered: list[Change] = []
 
     async def merge_patch(*_: Any, **__: Any) -> dict[str, Any]:
-        ctx.writing[KEY].append(Change(answer, None))  # the echo overtakes the answer
-        assert replayed == []
+        ctx.own.route(Change(answer, None), delivered.append)  # the echo overtakes the answer
+        assert delivered == []
         return answer
 
     ctx.client.merge_patch = merge_patch  # type: ignore[method-assign]
     assert await write_status(ctx, body, {"observedGeneration": 1})
-    assert replayed == [("11", True)]
-    assert KEY not in ctx.writing
+    assert [(c.body["metadata"]["resourceVersion"], c.echo) for c in delivered] == [("11", True)]
+    assert not list(itself(ctx, delivered[0]))

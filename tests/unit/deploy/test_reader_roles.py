@@ -10,8 +10,7 @@ import pytest
 from deploy_support import DEPLOY, load
 
 from greenshift.commands.usage import CHILD_KINDS
-from greenshift.controllers.wiring import ROUTES, SOURCES, TENANTS
-from greenshift.kube import ref_of_kind
+from greenshift.kube import ROUTES, SOURCES, TENANTS, ref_of_kind
 
 READ = ["get", "list", "watch"]
 THREE_KINDS = {(ref.group, ref.plural) for ref in (TENANTS, SOURCES, ROUTES)}
