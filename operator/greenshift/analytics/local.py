@@ -352,3 +352,39 @@ def demo_loads(manifests: Iterable[dict[str, Any]]) -> list[RouteLoad]:
         tenant, agency = tenants[namespace]
         loads.append(RouteLoad(tenant, agency, namespace, name, rps, errors, client_errors, latency, CALLERS))
     return loads
+
+
+class SyntheticGateway:
+    """The demo's live gateway: its counters at the loads' rates, scraped by the demo's Prometheus.
+
+    The same series as :func:`synthetic_series` (with the scrape's ``job`` and ``instance`` labels,
+    so the history the demo loads continues without a break), counted from ``start``.
+    """
+
+    def __init__(self, loads: Sequence[RouteLoad], metrics: GatewayMetrics, start: int) -> None:
+        self.loads = loads
+        self.metrics = metrics
+        self.start = start
+        self.port = free_port()
+        self.labels = {"job": "gateway", "instance": f"127.0.0.1:{self.port}"}
+        self._rates = counter_rates(loads, metrics, self.labels)
+        self._runner: Any = None
+
+    def history(self, end: int) -> str:
+        return synthetic_series(self.loads, self.metrics, self.start, end, self.labels)
+
+    async def serve(self) -> None:
+        from aiohttp import web
+
+        async def scrape(_: web.Request) -> web.Response:
+            return web.Response(text=exposition(self._rates, self.start, time.time()))
+
+        app = web.Application()
+        app.router.add_get("/metrics", scrape)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

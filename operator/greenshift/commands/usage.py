@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--prometheus-url: must be an http:// or https:// URL, got {args.prometheus_url!r}"
             )
         card = load_rate_card(args.rates) if args.rates else None
-        window = period(args, datetime.now(UTC)) if args.prometheus_url else None
+        window = period(args, datetime.now(UTC).replace(microsecond=0)) if args.prometheus_url else None
         connection = connect()
         rows = asyncio.run(fetch_usage(connection))
         if window is not None:
