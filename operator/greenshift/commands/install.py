@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
 from greenshift.schemas import load_crds
 
 Manifest = dict[str, Any]
@@ -32,6 +33,10 @@ CA_INJECTION = "cert-manager.io/inject-ca-from"
 CERT_DIR_ARG = "--webhook-cert-dir="
 WEBHOOK_HOST_ARG = "--webhook-host="
 TLS_VOLUME = "webhook-tls"
+SERVICE_ACCOUNT = "greenshift-operator"
+PLATFORM_CONFIG_MAP = "greenshift-platform-config"
+PLATFORM_CONFIG_KEY = "platform-config.yaml"
+POLICY_PARAMS = "greenshift-admission-policy"
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
@@ -62,17 +67,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="openshift: SCC-assigned user and group IDs, OpenShift DNS, platform: openshift in the "
         "PlatformConfig (default kubernetes; see docs/openshift.md)",
     )
+    parser.add_argument(
+        "--platform-config",
+        metavar="FILE",
+        help="the PlatformConfig to install (default: the manifests' defaults); the admission "
+        "policies' certified registries are rendered from it (see docs/security.md)",
+    )
     parser.add_argument("--no-crds", action="store_true", help="leave the CRDs out")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        platform_config = None
+        if args.platform_config:
+            try:
+                with open(args.platform_config, encoding="utf-8") as file:
+                    platform_config = file.read()
+            except OSError as exc:
+                raise InstallError(f"--platform-config: cannot read {args.platform_config}: {exc}") from None
         objects = install_manifests(
             image=args.image,
             namespace=args.namespace,
             certificates=args.certificates,
             platform=args.platform,
             crds=not args.no_crds,
+            platform_config=platform_config,
         )
     except InstallError as exc:
         print(f"greenshift install: {exc}", file=sys.stderr)
@@ -100,8 +119,14 @@ def install_manifests(
     certificates: str = "cert-manager",
     platform: str = "kubernetes",
     crds: bool = True,
+    platform_config: str | None = None,
 ) -> list[Manifest]:
-    """The CRDs, then every object of ``deploy/`` (edited as asked), in apply order."""
+    """The CRDs, then every object of ``deploy/`` (edited as asked), in apply order.
+
+    ``platform_config``: the text of a PlatformConfig to ship instead of the manifests' (it must
+    parse). Either way the admission policies' certified registries are those of the
+    PlatformConfig shipped.
+    """
     if not _LABEL.match(namespace):
         raise InstallError(f"--namespace {namespace!r} is not a DNS-1123 label (lowercase, digits, '-')")
     if image is not None and (not _IMAGE.match(image) or len(image) > 512):
@@ -115,6 +140,9 @@ def install_manifests(
         objects = openshift(objects)
     elif platform != "kubernetes":
         raise InstallError(f"--platform {platform!r}: expected kubernetes or openshift")
+    if platform_config is not None:
+        objects = [with_platform_config(obj, platform_config) for obj in objects]
+    objects = with_policy_registries(objects)
     objects = [retarget(obj, namespace) for obj in objects]
     if image is not None:
         objects = [with_image(obj, image) for obj in objects]
@@ -231,6 +259,10 @@ def retarget(obj: Manifest, namespace: str) -> Manifest:
             annotations[CA_INJECTION] = f"{namespace}/{CERTIFICATE}"
     elif kind == "Certificate":
         obj["spec"]["dnsNames"] = [service_dns, f"{service_dns}.cluster.local"]
+    elif kind == "ValidatingAdmissionPolicyBinding" and "paramRef" in obj["spec"]:
+        obj["spec"]["paramRef"]["namespace"] = namespace
+    elif kind == "ConfigMap" and meta["name"] == POLICY_PARAMS:
+        obj["data"]["operatorServiceAccount"] = f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"
     elif kind == "Deployment":
         container = obj["spec"]["template"]["spec"]["containers"][0]
         container["args"] = [
@@ -246,3 +278,46 @@ def with_image(obj: Manifest, image: str) -> Manifest:
     obj = copy.deepcopy(obj)
     obj["spec"]["template"]["spec"]["containers"][0]["image"] = image
     return obj
+
+
+def _parsed_platform_config(text: str) -> PlatformConfig:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InstallError(f"the PlatformConfig is not YAML: {exc}") from None
+    if not is_platform_config(doc):
+        raise InstallError("the PlatformConfig is not a document of kind PlatformConfig")
+    try:
+        return parse_platform_config(doc)
+    except ConfigError as exc:
+        raise InstallError(f"the PlatformConfig: {exc}") from None
+
+
+def with_platform_config(obj: Manifest, text: str) -> Manifest:
+    """The PlatformConfig ConfigMap holding ``text`` (checked to parse) instead of the defaults."""
+    if obj["kind"] != "ConfigMap" or obj["metadata"]["name"] != PLATFORM_CONFIG_MAP:
+        return obj
+    _parsed_platform_config(text)
+    obj = copy.deepcopy(obj)
+    obj["data"][PLATFORM_CONFIG_KEY] = text
+    return obj
+
+
+def with_policy_registries(objects: list[Manifest]) -> list[Manifest]:
+    """The admission policies' parameters with the certified registries of the PlatformConfig shipped."""
+    shipped = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == PLATFORM_CONFIG_MAP
+    ]
+    if not shipped:
+        return objects
+    registries = _parsed_platform_config(shipped[0]["data"][PLATFORM_CONFIG_KEY]).images.certifiedRegistries
+    for registry in registries:
+        if "," in registry or not registry.strip():
+            raise InstallError(f"images.certifiedRegistries: {registry!r} is not a registry prefix")
+    result = []
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == POLICY_PARAMS:
+            obj = copy.deepcopy(obj)
+            obj["data"]["certifiedRegistries"] = ",".join(registries)
+        result.append(obj)
+    return result

@@ -23,9 +23,13 @@ def test_the_platform_overlay_builds_with_its_platform_config() -> None:
         [kubectl, "kustomize", str(LAYOUT / "platform")], capture_output=True, text=True, check=True
     ).stdout
     objects = [o for o in yaml.safe_load_all(built) if o]
-    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    config_maps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    config_map = config_maps["greenshift-platform-config"]
     config = parse_platform_config(yaml.safe_load(config_map["data"]["platform-config.yaml"]))
     assert config.styleGuide == "enforce"
+    # the admission policies certify the same registries (deploy/admission-policies.yaml)
+    params = config_maps["greenshift-admission-policy"]["data"]
+    assert params["certifiedRegistries"].split(",") == list(config.images.certifiedRegistries)
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":0.1.0")
 
