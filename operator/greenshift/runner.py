@@ -10,7 +10,7 @@ from greenshift.admission import WebhookOptions, register_admission, webhook_ser
 from greenshift.config import PlatformConfig
 from greenshift.controllers.wiring import WATCH_TIMEOUT_SECONDS, Runtime, build_registry, configure_settings
 from greenshift.kube.client import Login
-from greenshift.leader import LeaseOptions
+from greenshift.runtime.leader import LeaseOptions
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from greenshift.admission.server import add_webhook_arguments, webhook_options
 from greenshift.config import HTTP_URL, ConfigError, load_platform_config
 from greenshift.gc_tuning import tune_gc
 from greenshift.kube.client import connect
-from greenshift.leader import LeaseOptions, default_identity, default_namespace
 from greenshift.runner import OperatorOptions, run_operator
+from greenshift.runtime.leader import LeaseOptions, default_identity, default_namespace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,11 +9,11 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.constants import API_VERSION, KIND_TENANT
 from greenshift.controllers.children import stamp
-from greenshift.controllers.events import EventPoster
 from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey, owner_of
 from greenshift.controllers.render_cache import Fingerprint, RenderCache
 from greenshift.kube import KubeClient
+from greenshift.runtime.events import EventPoster
 from greenshift.runtime.own_writes import Identity, OwnWrites
 
 Body = Mapping[str, Any]

@@ -9,7 +9,6 @@ workers run the kind's reconcile; a periodic resync queues every resource as a s
 and writes nothing where nothing changed.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,15 +22,16 @@ from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, MANAGED_B
 from greenshift.controllers import watches
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
-from greenshift.controllers.events import EventPoster
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, owners
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ROUTES, SOURCES, TENANTS, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.kube.client import Login
-from greenshift.leader import LeaderElection, LeaseOptions
 from greenshift.metrics import ClusterState, OperatorMetrics
+from greenshift.runtime.events import EventPoster
+from greenshift.runtime.leader import LeaseOptions
+from greenshift.runtime.manager import Manager
 from greenshift.runtime.queue import Requeue, WorkQueue
 from greenshift.runtime.reflector import Reflector
 from greenshift.runtime.store import Change, Store
@@ -77,12 +77,15 @@ def child_resources(config: PlatformConfig) -> list[ResourceRef]:
         kinds.append(("monitoring.coreos.com/v1", "PrometheusRule"))  # the tenants' analytics
     if config.certificates.certManager:
         kinds.append(("cert-manager.io/v1", "Certificate"))
+    if config.logging.flavor == "openshift-logging":  # the tenants' log forwarders (docs/logging.md)
+        kinds.append(("v1", "ServiceAccount"))
+        kinds.append(("observability.openshift.io/v1", "ClusterLogForwarder"))
     return [ref_of_kind(api, kind) for api, kind in kinds]
 
 
 @dataclass
 class Runtime:
-    """The operator's mutable state, built when kopf starts (inside its event loop)."""
+    """The operator: built when kopf starts (inside its event loop), run by a ``runtime.Manager``."""
 
     config: PlatformConfig
     connection: kopf.ConnectionInfo
@@ -97,20 +100,36 @@ class Runtime:
     metrics: OperatorMetrics = field(init=False, repr=False)
     namespaces: tuple[str, ...] = ()  # where sources, routes and Services are watched; () for all
     view: ClusterView = field(default_factory=ClusterView, repr=False)
-    queue: WorkQueue[ObjectKey] = field(init=False, repr=False)
-    reflectors: list[Reflector] = field(default_factory=list, repr=False)
-    loaded: bool = field(default=False, repr=False)
-    """Whether the start-up LISTs have filled the stores (the webhook answers only then)."""
+    manager: Manager[ObjectKey] = field(init=False, repr=False)
     lease: LeaseOptions | None = None
     """Reconcile only while holding this Lease (``--leader-election``); None: always (standalone)."""
     web: WebServer | None = field(default=None, repr=False)
-    _resync: asyncio.Task[None] | None = field(default=None, repr=False)
-    _election: LeaderElection | None = field(default=None, repr=False)
-    _electing: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.metrics = OperatorMetrics(self.state, lambda: self.leading)
-        self.queue = WorkQueue(self._reconcile, workers=self.workers)
+        self.manager = Manager(
+            self._reconcile, self.view.resource_keys, workers=self.workers, resync_seconds=self.resync_seconds
+        )
+
+    @property
+    def queue(self) -> WorkQueue[ObjectKey]:
+        return self.manager.queue
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the start-up LISTs have filled the stores (the webhook answers only then)."""
+        return self.manager.loaded
+
+    @property
+    def leading(self) -> bool:
+        """Whether this operator reconciles: standalone, or holding its Lease."""
+        return self.manager.leading
+
+    def down(self) -> dict[str, str]:
+        return self.manager.down()
+
+    def resync(self) -> None:
+        self.manager.resync()
 
     def state(self) -> ClusterState | None:
         """What the stores hold now (for the HTTP server and metrics); None before start."""
@@ -124,96 +143,55 @@ class Runtime:
             view.all_children(),
         )
 
-    def down(self) -> dict[str, str]:
-        """The watch streams that failed and have not listed again since, with their errors."""
-        return {name: error for reflector in self.reflectors for name, error in reflector.down.items()}
-
     async def start(self, settings: kopf.OperatorSettings) -> None:
         client = KubeClient(self.connection, login=self.login)
         self.context = ctx = Context(
             client=client, config=self.config, settings=settings, view=self.view, events=EventPoster(client)
         )
-        resource_rules = watches.resource_rules(ctx)
+        self.manager.reflectors = self._reflectors(client, ctx)
+        election = self.lease.election(client) if self.lease is not None else None
+        await self.manager.start(election)
+        if self.http_port is not None:
+            self.web = WebServer(create_app(self.state, self.metrics), self.http_host, self.http_port)
+            await self.web.start()
+
+    def _reflectors(self, client: KubeClient, ctx: Context) -> list[Reflector]:
+        """What is watched, into which store, through which wake rules: the custom resources first,
+        so that the stores others' reads depend on are whole first."""
         namespaces: list[str | None] = list(self.namespaces) or [None]
         reflect = partial(
             Reflector, client, watch_timeout=self.watch_timeout, relist_seconds=self.resync_seconds
         )
-        on_resource = partial(self._resource_changed, resource_rules)
-        self.reflectors = [
-            reflect(TENANTS, self.view.resources[KIND_TENANT], on_resource),
-            reflect(SOURCES, self.view.resources[KIND_SOURCE], on_resource, namespaces=namespaces),
-            reflect(ROUTES, self.view.resources[KIND_ROUTE], on_resource, namespaces=namespaces),
+        resources = self.view.resources
+        rules = watches.resource_rules(ctx)
+        reflectors = [
+            reflect(TENANTS, resources[KIND_TENANT], self._through(rules[KIND_TENANT])),
             reflect(
-                SERVICES, self.view.services, self._rules(watches.service_rules(ctx)), namespaces=namespaces
+                SOURCES, resources[KIND_SOURCE], self._through(rules[KIND_SOURCE]), namespaces=namespaces
             ),
-            reflect(NAMESPACES, self.view.namespaces, self._rules(watches.child_rules(ctx))),
+            reflect(ROUTES, resources[KIND_ROUTE], self._through(rules[KIND_ROUTE]), namespaces=namespaces),
+            reflect(
+                SERVICES, self.view.services, self._through(watches.service_rules(ctx)), namespaces=namespaces
+            ),
+            reflect(NAMESPACES, self.view.namespaces, self._through(watches.child_rules(ctx))),
         ]
         for ref in child_resources(self.config):
             if ref != NAMESPACES:  # watched whole, above
                 store = self.view.children.setdefault(ref, Store({"owner": owners}))
-                self.reflectors.append(
-                    reflect(ref, store, self._rules(watches.child_rules(ctx)), selector=SELECTOR)
+                reflectors.append(
+                    reflect(ref, store, self._through(watches.child_rules(ctx)), selector=SELECTOR)
                 )
-        for reflector in self.reflectors:  # the custom resources first: the stores are whole before any read
-            await reflector.sync()
-        self.loaded = True
-        for reflector in self.reflectors:
-            reflector.start()
-        if self.http_port is not None:
-            self.web = WebServer(create_app(self.state, self.metrics), self.http_host, self.http_port)
-            await self.web.start()
-        if self.lease is None:
-            await self._lead()
-        else:
-            self._election = self.lease.election(client)
-            self._electing = asyncio.create_task(
-                self._election.run(self._lead, self._follow), name="greenshift-leader-election"
-            )
+        return reflectors
 
-    def _rules(self, rules: list[Rule[ObjectKey]]) -> Callable[[Change], None]:
+    def _through(self, rules: list[Rule[ObjectKey]]) -> Callable[[Change], None]:
         """A reflector's handler: the change, marked by the record of own writes, through ``rules``."""
         assert self.context is not None
         return partial(self.context.own.route, deliver=partial(enqueue, self.queue, rules))
 
-    def _resource_changed(self, rules: dict[str, list[Rule[ObjectKey]]], change: Change) -> None:
-        self._rules(rules[str(change.body["kind"])])(change)
-
-    async def _lead(self) -> None:
-        """Reconcile: every resource once (as a watch's initial listing would), then as events come.
-
-        A replica that does not lead keeps its stores current (its webhook, catalog and
-        metrics answer from them) and queues keys, but reconciles nothing.
-        """
-        self.resync()
-        self.queue.start()
-        self._resync = asyncio.create_task(self._resync_loop(), name="greenshift-resync")
-
-    async def _follow(self) -> None:
-        """Stop reconciling (the Lease is lost, or the operator stops)."""
-        if self._resync is not None:
-            self._resync.cancel()
-            await asyncio.gather(self._resync, return_exceptions=True)
-            self._resync = None
-        await self.queue.stop()
-
-    @property
-    def leading(self) -> bool:
-        """Whether this operator reconciles: standalone, or holding its Lease."""
-        if self._election is not None:
-            return self._election.is_leader
-        return self.loaded and self.lease is None
-
     async def stop(self) -> None:
         if self.web is not None:
             await self.web.stop()
-        if self._electing is not None and self._election is not None:
-            self._electing.cancel()  # stops reconciling (``_follow``) if it led
-            await asyncio.gather(self._electing, return_exceptions=True)
-            await self._election.release()  # another replica takes over at once
-        else:
-            await self._follow()
-        for reflector in self.reflectors:
-            await reflector.stop()
+        await self.manager.stop()
         if self.context is not None:
             await self.context.events.close()
             await self.context.client.close()
@@ -227,18 +205,6 @@ class Runtime:
                 logger.info("Deferred %s after a temporary API error: %s.", key, exc)
                 # The server's Retry-After holds the key: an event meanwhile must not retry it early.
                 raise Requeue(str(exc), exc.retry_after, hold=True) from None
-
-    async def _resync_loop(self) -> None:
-        """Every ``resync_seconds``, queue every resource (each reflector also lists again on its own)."""
-        while True:
-            await asyncio.sleep(self.resync_seconds)
-            if not len(self.queue):  # still busy with the last pass or with changes: no safety net needed now
-                self.resync()
-
-    def resync(self) -> None:
-        """Queue every known custom resource (the safety-net timer)."""
-        for key in self.view.resource_keys():
-            self.queue.add(key)
 
 
 def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:

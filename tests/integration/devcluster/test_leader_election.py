@@ -18,7 +18,7 @@ import pytest
 
 from greenshift.devcluster import DevCluster, Fault, WriteRequest
 from greenshift.kube import KubeClient, TemporaryApiError
-from greenshift.leader import LEASES, LeaderElection
+from greenshift.runtime.leader import LEASES, LeaderElection
 
 NAMESPACE = "default"
 NAME = "greenshift-operator"

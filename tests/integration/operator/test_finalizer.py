@@ -5,11 +5,11 @@ import kopf
 from greenshift.config import PlatformConfig
 from greenshift.constants import FINALIZER
 from greenshift.controllers.context import Context
-from greenshift.controllers.events import EventPoster
 from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.lifecycle import remove_finalizer
 from greenshift.devcluster import DevCluster
 from greenshift.kube import KubeClient, ref_of_kind
+from greenshift.runtime.events import EventPoster
 from greenshift.schemas import load_crds
 
 TENANTS = ref_of_kind("greenshift.io/v1alpha1", "WalletTenant")

@@ -3,8 +3,8 @@
 import pytest
 
 from greenshift.constants import FINALIZER
-from greenshift.controllers.events import COMPONENT
 from greenshift.kube import ref_of_kind
+from greenshift.runtime.events import COMPONENT
 
 from .conftest import (
     DEPLOYMENTS,

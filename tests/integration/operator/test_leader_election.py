@@ -8,8 +8,8 @@ import pytest
 
 from greenshift.config import parse_platform_config
 from greenshift.envtest import ControlPlane
-from greenshift.leader import LEASES, LeaseOptions
 from greenshift.runner import OperatorOptions
+from greenshift.runtime.leader import LEASES, LeaseOptions
 
 from .conftest import RESYNC_SECONDS, TENANTS, Kube, Operator, clean_up, eventually, onboard, tenant, unique
 

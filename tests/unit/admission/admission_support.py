@@ -8,9 +8,9 @@ import kopf
 
 from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.controllers.context import Context
-from greenshift.controllers.events import EventPoster
 from greenshift.controllers.indexes import ClusterView
 from greenshift.kube import KubeClient
+from greenshift.runtime.events import EventPoster
 from greenshift.schemas import with_defaults
 
 Manifest = dict[str, Any]

@@ -6,12 +6,12 @@ import kopf
 
 from greenshift.config import PlatformConfig
 from greenshift.controllers.context import Context
-from greenshift.controllers.events import EventPoster
 from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.lifecycle import write_status
 from greenshift.controllers.watches import itself
 from greenshift.kube import KubeClient
+from greenshift.runtime.events import EventPoster
 from greenshift.runtime.store import Change
 
 KEY = ObjectKey("DocumentSource", "wallet-bosa", "identity")

@@ -9,9 +9,9 @@ from typing import Any
 import kopf
 import pytest
 
-from greenshift import leader
 from greenshift.kube import KubeClient
-from greenshift.leader import LeaderElection, Observed, decide, micro_time, observe, released
+from greenshift.runtime import leader
+from greenshift.runtime.leader import LeaderElection, Observed, decide, micro_time, observe, released
 
 T0 = "2026-11-28T17:43:57.123456Z"
 T1 = "2026-11-28T17:44:07.654321Z"

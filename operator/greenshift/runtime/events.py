@@ -1,4 +1,4 @@
-"""Kubernetes Events about the custom resources, posted in the background.
+"""Kubernetes Events about an object, posted in the background.
 
 The operator posts its own events (rather than through kopf's poster) because reconciles
 run in the work queue, outside kopf's handler context. An event that cannot be posted is
@@ -8,9 +8,9 @@ logged and dropped: events are informative, never a reason to fail a reconcile.
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from greenshift.controllers.conditions import now_rfc3339
 from greenshift.kube import ApiError, KubeClient, ref_of_kind
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ class EventPoster:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def post(self, obj: Mapping[str, Any], reason: str, message: str, event_type: str = "Normal") -> None:
-        body = event_body(obj, reason, message, event_type, now_rfc3339())
+        now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = event_body(obj, reason, message, event_type, now)
         task = asyncio.create_task(self._send(body))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
