@@ -605,3 +605,28 @@ async def test_the_policies_type_check_cleanly(control_plane: ControlPlane) -> N
             policy = await w.admin.request("GET", f"{ADMISSION}/validatingadmissionpolicies/{name}")
             assert policy is not None
             assert not policy["status"].get("typeChecking", {}).get("expressionWarnings"), policy["status"]
+
+
+async def test_an_ephemeral_debug_container_needs_a_certified_image_too(control_plane: ControlPlane) -> None:
+    """``kubectl debug`` adds an ephemeral container through the ``pods/ephemeralcontainers``
+    subresource: the policy judges that write too (the agency has no right to it; an admin has)."""
+    async with world(control_plane) as w:
+        pod = workload("Pod", w.tenant, "target", pod_spec())
+        await create(w.operator, pod, dry_run=False)
+        path = f"/api/v1/namespaces/{w.tenant}/pods/target/ephemeralcontainers"
+        for image, allowed in (("docker.io/library/busybox:1.36", False), (GOOD_IMAGE, True)):
+            debugger = {**container("debugger", image), "targetContainerName": "app"}
+            patch = {"spec": {"ephemeralContainers": [debugger]}}
+            call = w.admin.request(
+                "PATCH",
+                path,
+                params=DRY_RUN,
+                body=patch,
+                content_type="application/strategic-merge-patch+json",
+            )
+            if allowed:
+                await call
+            else:
+                message = await refused(call)
+                assert "ValidatingAdmissionPolicy 'greenshift-certified-images'" in message, message
+                assert f"image {image} is not from a certified registry" in message
