@@ -4,11 +4,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenshift.constants import FINALIZER
-from greenshift.controllers.children import SyncResult, sync_children
+from greenshift.controllers.children import sync_children
 from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.kube import PermanentApiError, ref_for
+from greenshift.runtime.apply import SyncResult
 from greenshift.runtime.own_writes import identity_of
 from greenshift.runtime.queue import Requeue
 from greenshift.runtime.store import version_of

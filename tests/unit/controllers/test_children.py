@@ -1,15 +1,9 @@
 import asyncio
 from typing import Any
 
-from greenshift.controllers.children import (
-    HASH_ANNOTATION,
-    foreign_additions,
-    is_subset,
-    needs_apply,
-    stamp,
-    sync_children,
-)
+from greenshift.controllers.children import HASH_ANNOTATION, stamp, sync_children
 from greenshift.controllers.keys import OWNER_ANNOTATION, ObjectKey, owner_of
+from greenshift.runtime.apply import foreign_additions, is_subset, needs_apply
 from greenshift.runtime.own_writes import OwnWrites
 from greenshift.runtime.store import Change
 
@@ -53,13 +47,13 @@ def test_subset_tolerates_server_defaults_but_not_changes() -> None:
 def test_apply_is_needed_for_missing_drifted_or_changed_children_only() -> None:
     desired = stamp(quota(), OWNER)
     live = {**desired, "metadata": {**desired["metadata"], "resourceVersion": "3", "uid": "u"}, "status": {}}
-    assert not needs_apply(desired, live)
-    assert needs_apply(desired, None)
+    assert not needs_apply(desired, live, HASH_ANNOTATION)
+    assert needs_apply(desired, None, HASH_ANNOTATION)
     drifted = {**live, "spec": {"hard": {"requests.cpu": "100"}}}
-    assert needs_apply(desired, drifted)
-    assert needs_apply(stamp(quota("8"), OWNER), live)
+    assert needs_apply(desired, drifted, HASH_ANNOTATION)
+    assert needs_apply(stamp(quota("8"), OWNER), live, HASH_ANNOTATION)
     deleting = {**live, "metadata": {**live["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
-    assert needs_apply(desired, deleting)
+    assert needs_apply(desired, deleting, HASH_ANNOTATION)
 
 
 def test_foreign_additions_clear_only_what_was_added_under_empty_mappings() -> None:
