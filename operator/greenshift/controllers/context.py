@@ -31,10 +31,6 @@ class Context:
     """Every write goes through it: reads prefer its answers until the watch catches up."""
     renders: RenderCache = field(default_factory=RenderCache)
 
-    def resource_keys(self) -> list[ObjectKey]:
-        """Every custom resource known to the view."""
-        return self.view.resource_keys()
-
     def body(self, key: ObjectKey) -> Body | None:
         """The latest known state of a custom resource (watched, or the operator's own newer write)."""
         return self.own.newest(self.view.resource(key), (API_VERSION, key.kind, key.namespace, key.name))

@@ -144,29 +144,6 @@ class KubeClient:
             )
         return self._pool
 
-    async def open_watch(self, ref: ResourceRef, *, seconds: float = 5.0) -> None:
-        """Open a watch of ``ref`` and close it as soon as the server accepts it (the liveness probe)."""
-        params = {
-            "watch": "true",
-            "timeoutSeconds": "1",
-            "fieldSelector": "metadata.name=greenshift-liveness-probe",
-        }
-        path = ref.path(None)
-        try:
-            async with self._watches().get(
-                self.server + path,
-                params=params,
-                headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=seconds),
-            ) as response:
-                if response.status >= 400:
-                    text = await response.text()
-                    raise _error_from(
-                        "WATCH", path, response.status, text, response.headers.get("Retry-After")
-                    )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise api_error(0, "NetworkError", f"WATCH {path}: {type(exc).__name__}: {exc}") from None
-
     async def list_pages(
         self,
         ref: ResourceRef,

@@ -49,10 +49,6 @@ class Change:
         return unpack(self.packed_old) if self.packed_old is not None else None
 
     @property
-    def deleted(self) -> bool:
-        return self.new is None
-
-    @property
     def body(self) -> Body:
         """The object as it is now, or as it was last when deleted."""
         found = self.new if self.new is not None else self.old
@@ -72,19 +68,12 @@ class Store:
     def __len__(self) -> int:
         return len(self._objects)
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._objects
-
     def __iter__(self) -> Iterator[Key]:
         return iter(list(self._objects))
 
     def get(self, key: Key) -> Body | None:
         found = self._objects.get(key)
         return unpack(found[1]) if found is not None else None
-
-    def version(self, key: Key) -> int | None:
-        found = self._objects.get(key)
-        return found[0] if found is not None else None
 
     def values(self) -> Iterator[Body]:
         for _, packed in list(self._objects.values()):

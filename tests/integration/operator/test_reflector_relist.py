@@ -36,7 +36,7 @@ async def test_a_watch_too_old_to_resume_is_replaced_by_a_list_that_reports_what
         changes: list[str] = []
 
         def record(change: Change) -> None:
-            changes.append(("-" if change.deleted else "+") + change.body["metadata"]["name"])
+            changes.append(("-" if change.new is None else "+") + change.body["metadata"]["name"])
 
         reflector = Reflector(client, CONFIGMAPS, store, record, selector=SELECTOR, watch_timeout=5)
         await client.apply(configmap("seed"))

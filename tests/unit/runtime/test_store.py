@@ -29,10 +29,10 @@ def test_a_deletion_before_a_stale_list_page_is_not_undone() -> None:
     store.upsert(obj("a", 5))
     deleted = store.delete(obj("a", 7))
     assert deleted is not None
-    assert deleted.deleted
+    assert deleted.new is None
     assert deleted.body["metadata"]["name"] == "a"
     assert store.upsert(obj("a", 5)) is None  # a LIST page older than the deletion
-    assert ("ns", "a") not in store
+    assert store.get(("ns", "a")) is None
     assert store.upsert(obj("a", 9)) is not None  # created again, later
 
 
