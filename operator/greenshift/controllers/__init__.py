@@ -1,1 +1,1 @@
-"""The reconcile loop: one level-based reconcile per kind, fed by a work queue."""
+"""The domain: one level-based reconcile per kind, the wake rules, the typed queries, the composition root."""

@@ -1,5 +1,7 @@
 """The generic controller machinery under the reconcilers; it imports nothing from the domain.
 
-``reflector`` (list, then watch, into a ``store``), ``queue`` (the work queue), ``packing``
-(objects kept as compact JSON).
+``reflector`` lists then watches into a ``store``; a change goes through the record of
+``own_writes`` and the wake rules (``watches``) into the work ``queue``; ``apply`` writes an
+owner's children; ``manager`` runs it all (with ``leader`` election); ``events`` posts Events;
+``packing`` keeps objects as compact JSON.
 """
