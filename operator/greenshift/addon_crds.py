@@ -17,6 +17,12 @@ ADDONS: dict[str, tuple[str, str, str, str]] = {
     "Certificate": ("cert-manager.io", "v1", "certificates", "certificate"),
     "HTTPRoute": ("gateway.networking.k8s.io", "v1", "httproutes", "httproute"),
     "Route": ("route.openshift.io", "v1", "routes", "route"),
+    "ClusterLogForwarder": (
+        "observability.openshift.io",
+        "v1",
+        "clusterlogforwarders",
+        "clusterlogforwarder",
+    ),
 }
 
 
@@ -30,6 +36,8 @@ def addon_kinds(config: PlatformConfig) -> list[str]:
         kinds.append("HTTPRoute")
     if config.gateway.flavor == "openshift-route":
         kinds.append("Route")
+    if config.logging.flavor == "openshift-logging":
+        kinds.append("ClusterLogForwarder")
     return kinds
 
 

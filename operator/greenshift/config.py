@@ -116,6 +116,51 @@ class Dns:
     """Each port is allowed over UDP and TCP."""
 
 
+LoggingFlavor = Literal["none", "openshift-logging"]
+LogOutputType = Literal["lokiStack", "http", "syslog"]
+TLSProfile = Literal["Intermediate", "Modern"]
+SyslogRFC = Literal["RFC5424", "RFC3164"]
+
+
+@dataclass(frozen=True)
+class LokiStackRef:
+    name: str = "logging-loki"
+    namespace: str = "openshift-logging"
+
+
+@dataclass(frozen=True)
+class LogTLS:
+    """How each tenant's forwarder checks the central store (docs/logging.md)."""
+
+    caBundle: str = ""
+    """PEM certificates the store's certificate must chain to; empty: the forwarder's default
+    trust (the cluster's service CA for a LokiStack). Copied into each tenant namespace as the
+    ConfigMap ``greenshift-logging-ca``."""
+    securityProfile: TLSProfile = "Intermediate"
+
+
+@dataclass(frozen=True)
+class LogOutput:
+    """The platform's central log store: a LokiStack, or an HTTP or syslog endpoint over TLS."""
+
+    type: LogOutputType = "lokiStack"
+    lokiStack: LokiStackRef = field(default_factory=LokiStackRef)
+    url: str = ""
+    """``https://`` for ``http``, ``tls://`` for ``syslog``; unused for ``lokiStack``."""
+    syslogRFC: SyslogRFC = "RFC5424"
+    tls: LogTLS = field(default_factory=LogTLS)
+
+
+@dataclass(frozen=True)
+class Logging:
+    """Centralized logging per tenant (docs/logging.md)."""
+
+    flavor: LoggingFlavor = "none"
+    """``openshift-logging``: each tenant gets a ClusterLogForwarder (OpenShift Logging 6) for its
+    own namespace's application logs; ``none``: nothing is written."""
+    output: LogOutput = field(default_factory=LogOutput)
+
+
 @dataclass(frozen=True)
 class Certificates:
     certManager: bool = False
@@ -170,6 +215,7 @@ class PlatformConfig:
     styleGuide: StyleGuideMode = "warn"
     tiers: dict[str, Tier] = field(default_factory=_default_tiers)
     dns: Dns = field(default_factory=Dns)
+    logging: Logging = field(default_factory=Logging)
 
     def tier(self, name: str) -> Tier:
         return self.tiers.get(name, Tier())
@@ -323,9 +369,31 @@ def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
     namespace = values.get("namespace")
     if cls in (Gateway, ParentRef, Dns) and namespace is not None and not _DNS_LABEL.match(namespace):
         raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
-    if cls is Monitoring and values.get("prometheusURL"):
-        if not HTTP_URL.match(values["prometheusURL"]):
-            raise ConfigError(f"{_join(where, 'prometheusURL')}: must be an http:// or https:// URL")
+    if cls is Monitoring and values.get("prometheusURL") and not HTTP_URL.match(values["prometheusURL"]):
+        raise ConfigError(f"{_join(where, 'prometheusURL')}: must be an http:// or https:// URL")
+    if cls is LokiStackRef:
+        for key in ("name", "namespace"):
+            if key in values and not _DNS_LABEL.match(values[key]):
+                raise ConfigError(f"{_join(where, key)}: must be a DNS-1123 label")
+    if cls is LogTLS and values.get("caBundle") and "-----BEGIN CERTIFICATE-----" not in values["caBundle"]:
+        raise ConfigError(
+            f"{_join(where, 'caBundle')}: must be PEM certificates (-----BEGIN CERTIFICATE-----)"
+        )
+    if cls is LogOutput:
+        kind = values.get("type", "lokiStack")
+        url = values.get("url", "")
+        scheme = {"http": "https://", "syslog": "tls://"}.get(kind)
+        if scheme is None and url:
+            raise ConfigError(
+                f"{_join(where, 'url')}: not used with type lokiStack (its lokiStack names the store)"
+            )
+        if scheme is not None and not (
+            url.startswith(scheme) and HTTP_URL.match("https://" + url[len(scheme) :])
+        ):
+            raise ConfigError(
+                f"{_join(where, 'url')}: type {kind} needs a {scheme} URL "
+                "(the platform's logs travel over TLS)"
+            )
     if cls is Dns:
         ports = values.get("ports")
         if ports is not None and (not ports or any(not 1 <= p <= 65535 for p in ports)):

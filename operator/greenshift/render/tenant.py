@@ -8,6 +8,7 @@ from greenshift.config import OPENSHIFT_INGRESS_POLICY_GROUP, PlatformConfig, Ti
 from greenshift.naming import tenant_namespace
 from greenshift.render.analytics import render_tenant_analytics
 from greenshift.render.common import Manifest, labels, metadata, render_template
+from greenshift.render.logging import render_tenant_logging
 from greenshift.schemas import with_defaults
 
 QUOTA_NAME = "greenshift-quota"
@@ -175,4 +176,4 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
         for binding, role, subjects in bindings
         if subjects
     ]
-    return children + render_tenant_analytics(tenant, config)
+    return children + render_tenant_analytics(tenant, config) + render_tenant_logging(tenant, config)

@@ -87,6 +87,8 @@ ALL_FLAVORS_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
     ("cert-manager.io/v1", "Certificate"),
+    ("v1", "ServiceAccount"),
+    ("observability.openshift.io/v1", "ClusterLogForwarder"),
 }
 Manifest = dict[str, Any]
 
@@ -318,6 +320,8 @@ def template_of(child: Manifest) -> str:
         return "analytics/dashboard.yaml.j2"
     if kind == "NetworkPolicy":
         return f"tenant/networkpolicy-{name}.yaml.j2"
+    if child["metadata"]["labels"].get("app.kubernetes.io/component") == "logging":
+        return f"logging/{kind.lower()}.yaml.j2"
     folder = {
         "greenshift-tenant": "tenant",
         "greenshift-connector": "documentsource",

@@ -40,6 +40,7 @@ def every_config_children() -> set[tuple[str, str]]:
                 "gateway": {"flavor": flavor},
                 "monitoring": {"prometheusOperator": True},
                 "certificates": {"certManager": True},
+                "logging": {"flavor": "openshift-logging"},
             }
         )
         found |= {(ref.group, ref.plural) for ref in child_resources(config)}

@@ -58,12 +58,13 @@ def test_no_escalate_or_impersonate(verb: str) -> None:
     assert [g for g in grants(operator_rules()) if g[2] == verb] == []
 
 
-def test_bind_only_on_the_two_cluster_roles_by_name() -> None:
+def test_bind_only_on_the_tenants_cluster_roles_by_name() -> None:
     binds = [g for g in grants(operator_rules()) if g[2] == "bind"]
     assert binds
     for group, resource, _, names in binds:
         assert (group, resource) == ("rbac.authorization.k8s.io", "clusterroles")
-        assert sorted(names) == ["greenshift-tenant-admin", "view"]
+        # the owners', the viewers' and the log collector's (docs/logging.md)
+        assert sorted(names) == ["collect-application-logs", "greenshift-tenant-admin", "view"]
 
 
 def test_no_secrets_at_all() -> None:
@@ -141,6 +142,7 @@ def test_tenant_admin_manages_its_workloads_and_only_reads_its_isolation() -> No
         ("", "limitranges"),
         ("rbac.authorization.k8s.io", "rolebindings"),
         ("networking.k8s.io", "ingresses"),
+        ("observability.openshift.io", "clusterlogforwarders"),
     ]:
         assert verbs[read_only] == {"get", "list", "watch"}, read_only
     assert ("greenshift.io", "wallettenants") not in verbs

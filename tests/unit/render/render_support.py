@@ -28,8 +28,10 @@ ADDON_KINDS = frozenset(
         ("monitoring.coreos.com/v1", "PrometheusRule"),
         ("cert-manager.io/v1", "Certificate"),
         ("route.openshift.io/v1", "Route"),
+        ("observability.openshift.io/v1", "ClusterLogForwarder"),
     }
 )
+LOGGING_CA = "-----BEGIN CERTIFICATE-----\nMIIBsample\n-----END CERTIFICATE-----\n"
 
 Manifest = dict[str, Any]
 
@@ -94,12 +96,17 @@ def config(**sections: Any) -> PlatformConfig:
 
 
 def addons_config(flavor: str, *, addons: bool = True, platform: str = "kubernetes") -> PlatformConfig:
-    """The platform configuration of ``flavor``, with cert-manager and the Prometheus Operator on or off."""
+    """The platform configuration of ``flavor``, with cert-manager, the Prometheus Operator and
+    OpenShift Logging (a LokiStack, the platform's CA) on or off."""
     return config(
         platform=platform,
         gateway={"flavor": flavor},
         monitoring={"prometheusOperator": addons},
         certificates={"certManager": addons},
+        logging={
+            "flavor": "openshift-logging" if addons else "none",
+            "output": {"tls": {"caBundle": LOGGING_CA}},
+        },
     )
 
 
