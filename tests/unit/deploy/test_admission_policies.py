@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deploy_support import DEPLOY, load
+from deploy_support import DEPLOY, every_config_children, load
 
 from greenshift.cli import main
 from greenshift.commands.install import InstallError, install_manifests
 from greenshift.config import parse_platform_config
+from greenshift.constants import GROUP, PLURALS
 
 POLICIES = ("greenshift-operator-labels", "greenshift-certified-images", "greenshift-service-exposure")
 
@@ -77,3 +78,21 @@ def test_a_platform_config_that_does_not_parse_is_refused() -> None:
         )
     with pytest.raises(InstallError, match="not a registry prefix"):
         install_manifests(platform_config='kind: PlatformConfig\nimages: {certifiedRegistries: ["a,b"]}\n')
+
+
+def test_the_labels_policy_covers_every_kind_the_operator_reads_by_its_labels() -> None:
+    """Every namespaced child kind of every platform configuration (from the code), the custom
+    resources and Secrets: a kind added to the children must be added to the policy."""
+    policy = _by_kind_name(load(DEPLOY / "admission-policies.yaml"))[
+        "ValidatingAdmissionPolicy", "greenshift-operator-labels"
+    ]
+    covered = {
+        (group, resource)
+        for rule in policy["spec"]["matchConstraints"]["resourceRules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    wanted = every_config_children() - {("", "namespaces")}  # cluster-scoped: tenants may not write it
+    wanted |= {(GROUP, plural) for plural in PLURALS.values() if plural != "wallettenants"}
+    wanted |= {("", "secrets"), ("", "services")}
+    assert wanted - covered == set()
