@@ -104,6 +104,10 @@ class Monitoring:
     prometheusURL: str = ""
     """The Prometheus HTTP API the catalog reads its analytics from (``greenshift run
     --prometheus-url`` overrides it); empty: no analytics in the catalog (docs/catalog.md)."""
+    prometheusTokenFile: str = ""
+    """A file holding the bearer token sent to that Prometheus, read at every query; empty: none."""
+    prometheusCAFile: str = ""
+    """PEM certificates an https Prometheus's certificate must chain to; empty: the system's."""
 
 
 @dataclass(frozen=True)

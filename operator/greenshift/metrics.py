@@ -164,11 +164,15 @@ class OperatorMetrics:
         leader.set_function(lambda: float(leading()))
         self.registry.register(_StateCollector(state))
 
-    def enable_analytics(self, url: str, *, callers: bool = False, note: str = "") -> "CatalogAnalytics":
+    def enable_analytics(
+        self, url: str, *, callers: bool = False, note: str = "", token_file: str = "", ca_file: str = ""
+    ) -> "CatalogAnalytics":
         """Read the catalog's traffic from the Prometheus at ``url``; its counters join this registry."""
         from greenshift.analytics.prometheus import CatalogAnalytics
 
-        self.analytics = CatalogAnalytics(url, self.registry, callers=callers, note=note)
+        self.analytics = CatalogAnalytics(
+            url, self.registry, callers=callers, note=note, token_file=token_file, ca_file=ca_file
+        )
         return self.analytics
 
     @contextmanager

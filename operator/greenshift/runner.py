@@ -57,7 +57,11 @@ async def run_operator(
     prometheus_url = options.prometheus_url or config.monitoring.prometheusURL
     if prometheus_url:
         runtime.metrics.enable_analytics(
-            prometheus_url, callers=bool(config.gateway.metrics.callerLabel), note=options.analytics_note
+            prometheus_url,
+            callers=bool(config.gateway.metrics.callerLabel),
+            note=options.analytics_note,
+            token_file=config.monitoring.prometheusTokenFile,
+            ca_file=config.monitoring.prometheusCAFile,
         )
     runtime.login = login
     runtime.watch_timeout = options.watch_timeout_seconds

@@ -10,8 +10,10 @@ integrates the recorded request rate over a billing period (``greenshift usage``
 """
 
 import asyncio
+import functools
 import logging
 import math
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,9 +62,33 @@ Sample = tuple[dict[str, str], float]
 class PrometheusClient:
     """Instant queries against ``url`` (``/api/v1/query``), each bounded by ``timeout`` seconds."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, url: str, timeout: float = TIMEOUT_SECONDS, *, token_file: str = "", ca_file: str = ""
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.token_file = token_file
+        """A bearer token, read at every query (a projected service-account token rotates)."""
+        self.ca_file = ca_file
+        """PEM certificates an https Prometheus's certificate must chain to; empty: the system's."""
+
+    def _headers(self) -> dict[str, str]:
+        if not self.token_file:
+            return {}
+        try:
+            with open(self.token_file, encoding="utf-8") as file:
+                token = file.read().strip()
+        except OSError as exc:
+            raise PrometheusError(f"{self.url}: cannot read the token file: {exc}") from None
+        return {"Authorization": f"Bearer {token}"}
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if not self.ca_file:
+            return True
+        try:
+            return _ssl_context(self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PrometheusError(f"{self.url}: cannot read the CA file: {exc}") from None
 
     async def query(self, session: aiohttp.ClientSession, expr: str, at: float | None = None) -> list[Sample]:
         params = {"query": expr, "timeout": f"{max(1, int(self.timeout * 1000))}ms"}
@@ -72,6 +98,8 @@ class PrometheusClient:
             async with session.get(
                 f"{self.url}/api/v1/query",
                 params=params,
+                headers=self._headers(),
+                ssl=self._ssl(),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as response:
                 try:
@@ -96,6 +124,11 @@ class PrometheusClient:
             if math.isfinite(value):
                 samples.append((dict(item.get("metric") or {}), value))
         return samples
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
 
 
 @dataclass(frozen=True)
@@ -178,8 +211,10 @@ class CatalogAnalytics:
         ttl: float = TTL_SECONDS,
         timeout: float = TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        token_file: str = "",
+        ca_file: str = "",
     ) -> None:
-        self.client = PrometheusClient(url, timeout)
+        self.client = PrometheusClient(url, timeout, token_file=token_file, ca_file=ca_file)
         self.callers = callers
         self.note = note
         self.ttl = ttl
@@ -236,9 +271,11 @@ def integrate_query(start: float, end: float) -> str:
     return f"sum by (tenant) (sum_over_time({ROUTE_REQUESTS}[{seconds}s])) * {RULE_INTERVAL_SECONDS}"
 
 
-async def tenant_request_counts(url: str, start: float, end: float, limit: float = 30.0) -> dict[str, int]:
+async def tenant_request_counts(
+    url: str, start: float, end: float, limit: float = 30.0, *, token_file: str = "", ca_file: str = ""
+) -> dict[str, int]:
     """Each tenant's requests in ``[start, end]`` (UNIX seconds), rounded to whole requests."""
-    client = PrometheusClient(url, limit)
+    client = PrometheusClient(url, limit, token_file=token_file, ca_file=ca_file)
     async with aiohttp.ClientSession() as session:
         samples = await client.query(session, integrate_query(start, end), at=end)
     return {m.get("tenant", ""): int(Decimal(repr(v)).to_integral_value()) for m, v in samples}

@@ -54,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="count each tenant's requests in the period from this Prometheus (the recorded "
         "greenshift_route:requests:rate5m); without it requests are not priced",
     )
+    parser.add_argument(
+        "--prometheus-token-file", metavar="FILE", default="", help="a bearer token for that Prometheus"
+    )
+    parser.add_argument(
+        "--prometheus-ca-file",
+        metavar="FILE",
+        default="",
+        help="PEM certificates to verify an https Prometheus",
+    )
     period = parser.add_mutually_exclusive_group()
     period.add_argument("--month", metavar="YYYY-MM", help="the period: this calendar month (UTC)")
     period.add_argument(
@@ -113,7 +122,13 @@ def run(args: argparse.Namespace) -> int:
         rows = asyncio.run(fetch_usage(connection))
         if window is not None:
             counts = asyncio.run(
-                tenant_request_counts(args.prometheus_url, window[0].timestamp(), window[1].timestamp())
+                tenant_request_counts(
+                    args.prometheus_url,
+                    window[0].timestamp(),
+                    window[1].timestamp(),
+                    token_file=args.prometheus_token_file,
+                    ca_file=args.prometheus_ca_file,
+                )
             )
             rows = with_requests(rows, counts)
     except (UsageError, ApiError, kopf.LoginError) as exc:
