@@ -26,6 +26,7 @@ from greenshift.analytics.local import (
 )
 from greenshift.analytics.prometheus import CatalogAnalytics, tenant_request_counts
 from greenshift.catalog import catalog_document, catalog_entries
+from greenshift.commands.catalog import format_table as catalog_table
 from greenshift.commands.usage import with_requests
 from greenshift.config import GatewayMetrics
 from greenshift.loader import is_cluster_object, load_documents
@@ -96,6 +97,15 @@ def test_catalog_figures_from_the_recorded_rules(prometheus: LocalPrometheus) ->
     total = 12 + 6 + 4 + 3 + 2 + 1 + 0.5  # every route has the same three callers
     assert [c["caller"] for c in top["callers"]] == [c for c, _ in CALLERS]
     assert top["callers"][0]["requestsPerSecond"] == pytest.approx(total * 0.6)
+    # greenshift catalog's table shows the same figures
+    table = catalog_table(entries(), traffic).splitlines()
+    assert table[0].split()[-3:] == ["REQ/S", "5XX", "P95"]
+    assert next(line for line in table if "/identity/v1" in line).split()[-4:] == [
+        "12.00",
+        "0.05%",
+        "375",
+        "ms",
+    ]
     # three queries and one for the callers; a second page view within 30 s asks nothing
     asyncio.run(analytics.traffic())
     exposition = generate_latest(registry).decode()
