@@ -23,6 +23,7 @@ from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
     check_document_source,
     check_gateway_route,
+    check_tenant_object,
     check_tenant_present,
     check_wallet_tenant,
     route_conflicts,
@@ -100,6 +101,7 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
     for entry in valid:
         _check_tenant_rules(entry, tenants, chosen)
     _check_quotas(valid, tenants)
+    _check_foreign(foreign, tenants, chosen)
     _check_route_conflicts(valid)
     findings = tuple(
         Finding(e.document.path, e.document.line, e.subject, problem)
@@ -107,6 +109,16 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
         for problem in e.problems
     )
     return Report(findings, len(resources), chosen, foreign=len(foreign))
+
+
+def _check_foreign(entries: list[_Entry], tenants: dict[str, _Entry], config: PlatformConfig) -> None:
+    """Other Kubernetes objects in the namespace of a tenant among the inputs: what the cluster's
+    admission policies and quota would refuse there (``check_tenant_object``)."""
+    for entry in entries:
+        metadata = entry.document.body.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if isinstance(namespace, str) and namespace in tenants:
+            entry.problems += check_tenant_object(entry.document.body, config)
 
 
 def _is_resource(body: dict[str, Any]) -> bool:

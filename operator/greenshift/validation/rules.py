@@ -299,3 +299,67 @@ def route_conflicts(routes: Iterable[dict[str, Any]]) -> dict[tuple[str, str], P
                 "RouteConflict",
             )
     return conflicts
+
+
+_POD_TEMPLATE_PATHS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_OPERATOR_KEY = re.compile(r"^([^/]*\.)?greenshift\.io/")
+_MANAGED_BY = ("app.kubernetes.io/managed-by", "greenshift-operator")
+
+
+def check_tenant_object(body: Any, config: PlatformConfig) -> list[Problem]:
+    """What the admission policies of ``deploy/admission-policies.yaml`` refuse when a tenant writes
+    ``body`` (any Kubernetes object but Greenshift's) into its namespace (docs/security.md): the
+    operator's labels and annotations; a pod or pod template with an image that is not certified
+    and pinned; a Service with ``externalIPs``, or of type LoadBalancer or NodePort (the quota's 0)."""
+    problems: list[Problem] = []
+    if not isinstance(body, dict):
+        return problems
+    for section in ("labels", "annotations"):
+        values = _get(body, "metadata", section)
+        for key, value in values.items() if isinstance(values, dict) else ():
+            if _OPERATOR_KEY.match(str(key)) or (section == "labels" and (key, value) == _MANAGED_BY):
+                problems.append(
+                    Problem(
+                        f"metadata.{section}",
+                        f"{key} is the Greenshift operator's: in a tenant namespace only it sets this",
+                        reason="ReservedLabel",
+                    )
+                )
+    path = _POD_TEMPLATE_PATHS.get(str(body.get("kind")))
+    spec = _get(body, *path) if path is not None else None
+    if isinstance(spec, dict):
+        where = ".".join(path or ())
+        for group in ("initContainers", "containers", "ephemeralContainers"):
+            containers = spec.get(group)
+            for index, container in enumerate(containers if isinstance(containers, list) else ()):
+                image = container.get("image") if isinstance(container, dict) else None
+                problems += check_image(image, config, field=f"{where}.{group}[{index}].image")
+    if body.get("kind") == "Service" and str(body.get("apiVersion")) == "v1":
+        if _get(body, "spec", "externalIPs"):
+            problems.append(
+                Problem(
+                    "spec.externalIPs",
+                    "not allowed in a tenant namespace (CVE-2020-8554): publish through a GatewayRoute",
+                    reason="ExternalIPsNotAllowed",
+                )
+            )
+        service_type = _get(body, "spec", "type")
+        if service_type in ("LoadBalancer", "NodePort"):
+            problems.append(
+                Problem(
+                    "spec.type",
+                    f"{service_type} is not allowed in a tenant namespace (its quota holds them at 0): "
+                    "use ClusterIP and a GatewayRoute",
+                    reason="ServiceTypeNotAllowed",
+                )
+            )
+    return problems

@@ -192,3 +192,66 @@ def test_mistyped_documents_never_raise() -> None:
     ]
     report = validate_documents(_docs(*bodies))
     assert report.errors >= len(bodies)
+
+
+def _foreign(kind: str, api_version: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+    meta = {"name": "own", "namespace": "wallet-bosa", **metadata}
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
+
+
+def test_other_objects_in_a_tenant_namespace_meet_the_admission_policies() -> None:
+    """Issue 16, items 2, 5, 6: what deploy/admission-policies.yaml and the quota refuse in a
+    tenant namespace, validate reports for the other objects of the inputs (docs/security.md)."""
+    template = {"spec": {"containers": [{"name": "a", "image": "docker.io/library/nginx:1.27"}]}}
+    pinned = {
+        "spec": {"initContainers": [{"name": "i", "image": "registry.greenshift.local/certified/x:LATEST"}]}
+    }
+    cases = [
+        (
+            _foreign("Deployment", "apps/v1", {"template": template}),
+            "spec.template.spec.containers[0].image",
+            "ImageNotCertified",
+        ),
+        (
+            _foreign("Job", "batch/v1", {"template": pinned}),
+            "spec.template.spec.initContainers[0].image",
+            "ImageNotPinned",
+        ),
+        (
+            _foreign("CronJob", "batch/v1", {"jobTemplate": {"spec": {"template": template}}}),
+            "spec.jobTemplate.spec.template.spec.containers[0].image",
+            "ImageNotCertified",
+        ),
+        (_foreign("Pod", "v1", template["spec"]), "spec.containers[0].image", "ImageNotCertified"),
+        (
+            _foreign("Service", "v1", {"externalIPs": ["203.0.113.7"]}),
+            "spec.externalIPs",
+            "ExternalIPsNotAllowed",
+        ),
+        (_foreign("Service", "v1", {"type": "LoadBalancer"}), "spec.type", "ServiceTypeNotAllowed"),
+        (
+            _foreign("ConfigMap", "v1", {}, labels={"app.kubernetes.io/managed-by": "greenshift-operator"}),
+            "metadata.labels",
+            "ReservedLabel",
+        ),
+        (
+            _foreign("ConfigMap", "v1", {}, annotations={"greenshift.io/owner": "DocumentSource/x/y"}),
+            "metadata.annotations",
+            "ReservedLabel",
+        ),
+    ]
+    for body, field, reason in cases:
+        report = validate_documents(_docs(body, fresh("WalletTenant")))
+        assert [(f.problem.field, f.problem.reason) for f in report.findings] == [(field, reason)], body
+        # outside the tenants' namespaces, the object is only passed over
+        body["metadata"]["namespace"] = "elsewhere"
+        assert validate_documents(_docs(body, fresh("WalletTenant"))).errors == 0
+
+
+def test_a_certified_workload_in_a_tenant_namespace_passes() -> None:
+    template = {"spec": {"containers": [{"name": "a", "image": "registry.greenshift.local/certified/x:1.0"}]}}
+    body = _foreign(
+        "StatefulSet", "apps/v1", {"template": template}, labels={"app.kubernetes.io/managed-by": "Helm"}
+    )
+    service = _foreign("Service", "v1", {"ports": [{"port": 80}]})
+    assert validate_documents(_docs(body, service, fresh("WalletTenant"))).errors == 0
