@@ -20,7 +20,7 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.rules import backend_problem, route_conflict, route_problems, source_problems
 from greenshift.naming import tenant_namespace
 from greenshift.validation.problem import Problem
-from greenshift.validation.rules import check_tenant_present, check_wallet_tenant
+from greenshift.validation.rules import check_source_fits_tier, check_tenant_present, check_wallet_tenant
 
 Body = Mapping[str, Any]
 
@@ -50,6 +50,7 @@ def review_document_source(ctx: Context, source: Body) -> list[Problem]:
     return [
         *check_tenant_present(dict(source), None if tenant is None else dict(tenant)),
         *source_problems(source, ctx.config),
+        *check_source_fits_tier(dict(source), None if tenant is None else dict(tenant), ctx.config),
     ]
 
 

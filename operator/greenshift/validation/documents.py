@@ -23,6 +23,7 @@ from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
     check_document_source,
     check_gateway_route,
+    check_source_fits_tier,
     check_tenant_object,
     check_tenant_present,
     check_wallet_tenant,
@@ -248,7 +249,7 @@ def _check_tenant_rules(entry: _Entry, tenants: dict[str, _Entry], config: Platf
     if kind == KIND_ROUTE:
         problems = check_gateway_route(resource, tenant, config)
     elif kind == KIND_SOURCE:
-        problems = check_tenant_present(resource, tenant)
+        problems = check_tenant_present(resource, tenant) + check_source_fits_tier(resource, tenant, config)
     else:
         problems = []
     for problem in problems:

@@ -363,3 +363,48 @@ def check_tenant_object(body: Any, config: PlatformConfig) -> list[Problem]:
                 )
             )
     return problems
+
+
+def check_source_fits_tier(source: Any, tenant: Any, config: PlatformConfig) -> list[Problem]:
+    """The connector's ``resources`` within what its tenant's tier allows (issue 16, item 7): no
+    resource of ``forbiddenResources`` (the quota holds them at 0), and no cpu or memory above the
+    LimitRange's ``max`` per container. Otherwise the Deployment is made and its pods are refused."""
+    from greenshift.usage import UsageError, parse_quantity  # usage imports the renderers
+
+    if not isinstance(tenant, dict):
+        return []
+    tier = config.tier(str(_get(tenant, "spec", "tier") or "standard"))
+    maximum = {"cpu": tier.containerMaxCpu, "memory": tier.containerMaxMemory}
+    problems: list[Problem] = []
+    resources = _get(source, "spec", "connector", "resources")
+    for section in ("requests", "limits"):
+        values = resources.get(section) if isinstance(resources, dict) else None
+        for name, value in values.items() if isinstance(values, dict) else ():
+            field = f"spec.connector.resources.{section}.{name}"
+            if name in tier.forbiddenResources:
+                problems.append(
+                    Problem(
+                        field,
+                        f"{name} is not available to tenants of tier {tier_name(tenant)}",
+                        reason="ResourceNotAllowed",
+                    )
+                )
+            elif name in maximum:
+                try:
+                    over = parse_quantity(value) > parse_quantity(maximum[name])
+                except UsageError:
+                    continue  # the schema reports a quantity that does not parse
+                if over:
+                    problems.append(
+                        Problem(
+                            field,
+                            f"{value} is more than a container may have in tier {tier_name(tenant)} "
+                            f"(at most {maximum[name]}): the pods would be refused",
+                            reason="ResourceNotAllowed",
+                        )
+                    )
+    return problems
+
+
+def tier_name(tenant: Any) -> str:
+    return str(_get(tenant, "spec", "tier") or "standard")

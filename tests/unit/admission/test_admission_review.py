@@ -109,3 +109,19 @@ def test_style_guide_violations_are_errors_in_enforce_mode_and_warnings_in_warn_
 def test_a_suspended_tenant_still_gets_its_routes_reviewed() -> None:
     problems = review_gateway_route(context([tenant(suspended=True)]), route(host="x.other.example.be"))
     assert errors(problems) == [("spec.host", "HostNotAllowed")]
+
+
+def test_a_connector_the_tier_does_not_allow_is_refused() -> None:
+    """Issue 16, item 7: a GPU (the quota's 0) or more cpu than the LimitRange's max would leave the
+    Deployment without pods; the webhook says so at apply time."""
+    image = "registry.greenshift.local/certified/connector-identity:1.0.0"
+    resources = {"requests": {"nvidia.com/gpu": "1"}, "limits": {"cpu": "3", "memory": "4Gi"}}
+    greedy = source(connector={"image": image, "resources": resources})
+    assert errors(review_document_source(context([tenant()]), greedy)) == [
+        ("spec.connector.resources.requests.nvidia.com/gpu", "ResourceNotAllowed"),
+        ("spec.connector.resources.limits.cpu", "ResourceNotAllowed"),
+    ]
+    # a critical tenant's containers may have 4 CPUs
+    critical = context([tenant(tier="critical")])
+    fits = source(connector={"image": image, "resources": {"limits": {"cpu": "3"}}})
+    assert review_document_source(critical, fits) == []

@@ -255,3 +255,13 @@ def test_a_certified_workload_in_a_tenant_namespace_passes() -> None:
     )
     service = _foreign("Service", "v1", {"ports": [{"port": 80}]})
     assert validate_documents(_docs(body, service, fresh("WalletTenant"))).errors == 0
+
+
+def test_a_connector_beyond_its_tier_is_an_error() -> None:
+    source = fresh("DocumentSource")
+    source["spec"]["connector"]["resources"] = {"limits": {"memory": "5Gi"}}
+    report = validate_documents(_docs(source, fresh("WalletTenant")))
+    assert [(f.problem.field, f.problem.reason) for f in report.findings] == [
+        ("spec.connector.resources.limits.memory", "ResourceNotAllowed")
+    ]
+    assert "at most 4Gi" in report.findings[0].problem.message
