@@ -84,7 +84,7 @@ async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Cond
             f"The tenant's namespace is {recorded}; it cannot move to {namespace}.",
         )
     if not ctx.has_child(key_of(tenant), ("v1", "Namespace", "", namespace)):
-        labelled = ctx.namespace_tenant(namespace)  # the Namespaces' informer: no GET per tenant
+        labelled = ctx.namespace_tenant(namespace)  # the Namespaces' store: no GET per tenant
         if labelled is not None and labelled != name:
             return Condition(
                 "NamespaceReady",

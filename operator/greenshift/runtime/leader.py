@@ -2,7 +2,7 @@
 
 It replaces kopf peering, which is not leader election (docs/install.md, "High availability"):
 peering has no lock, replicas of equal priority all pause, and a paused replica pauses only
-kopf's own watches, not the operator's informers, resync timer or webhook. A Lease is a lock:
+kopf's own watches, not the operator's reflectors, resync timer or webhook. A Lease is a lock:
 one replica holds it and runs the leader's work (``on_started``) until it stops holding it
 (``on_stopped``); the others wait to take over.
 

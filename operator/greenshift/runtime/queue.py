@@ -1,6 +1,6 @@
 """A work queue in the manner of client-go's: coalescing, one worker per key at a time, backoff.
 
-The informers deliver watch events; the handlers only put object keys in here. A key queued
+The wake rules put object keys in here (never the reconcilers). A key queued
 twice is reconciled once; a key that changes while being reconciled is reconciled again
 afterwards; a key that failed temporarily comes back after an exponential backoff or
 the server's Retry-After. A Retry-After is a hold: the key is not reconciled before it
