@@ -1,6 +1,7 @@
 """The API client against a scripted HTTP server: credentials read again after a 401, and watch
 events of any size."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -84,3 +85,39 @@ async def test_a_watch_event_over_aiohttps_line_limit() -> None:
         events = [e async for e in client.watch(CONFIGMAPS, resource_version="1", timeout_seconds=5)]
     assert [e["object"]["metadata"]["name"] for e in events] == ["big", "small"]
     assert len(events[0]["object"]["data"]["k"]) == 600_000
+
+
+async def test_watches_do_not_take_the_connections_of_requests_nor_of_each_other() -> None:
+    """With one connection for requests, five open watches and a GET all proceed."""
+    opened = asyncio.Semaphore(0)
+    done = asyncio.Event()
+
+    async def watch(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        opened.release()
+        await done.wait()  # a quiet watch holds its connection
+        return response
+
+    async def get(_: web.Request) -> web.Response:
+        return web.json_response({"kind": "ConfigMap", "metadata": {"name": "x"}})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/configmaps", watch)
+    app.router.add_get("/api/v1/namespaces/ns/configmaps/x", get)
+    async with serve(app) as url, KubeClient(kopf.ConnectionInfo(server=url), limit=1) as client:
+
+        async def drain() -> None:
+            async for _ in client.watch(CONFIGMAPS, resource_version="1", timeout_seconds=30):
+                pass
+
+        watches = [asyncio.create_task(drain()) for _ in range(5)]
+        try:
+            for _ in range(5):
+                await asyncio.wait_for(opened.acquire(), 5)
+            assert await asyncio.wait_for(client.get(CONFIGMAPS, "ns", "x"), 5) is not None
+        finally:
+            done.set()
+            for task in watches:
+                task.cancel()
+            await asyncio.gather(*watches, return_exceptions=True)
