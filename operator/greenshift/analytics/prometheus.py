@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -281,6 +282,10 @@ async def tenant_request_counts(
     return {m.get("tenant", ""): int(Decimal(repr(v)).to_integral_value()) for m, v in samples}
 
 
+def _rfc3339(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def traffic_document(traffic: Traffic | None) -> dict[str, Any] | None:
     """The ``analytics`` object of ``/catalog.json`` without the per-route figures."""
     if traffic is None:
@@ -289,6 +294,7 @@ def traffic_document(traffic: Traffic | None) -> dict[str, Any] | None:
         "status": traffic.status,
         "message": traffic.message,
         "window": WINDOW,
+        "fetchedAt": _rfc3339(traffic.fetchedAt) if traffic.fetchedAt else None,
         "note": traffic.note,
         "callers": None
         if traffic.callers is None

@@ -141,7 +141,7 @@ def traffic(**routes: tuple[float, float, float | None]) -> Traffic:
         ("bosa", name): RouteTraffic(rps, eps, eps / rps if rps else None, p95)
         for name, (rps, eps, p95) in routes.items()
     }
-    return Traffic("ok", routes=figures, callers=[("app", 1.5)], note="Demo data.")
+    return Traffic("ok", routes=figures, callers=[("app", 1.5)], note="Demo data.", fetchedAt=1796218205.0)
 
 
 def test_traffic_per_route_top_five_and_highlighted_errors() -> None:
@@ -166,6 +166,8 @@ def test_traffic_per_route_top_five_and_highlighted_errors() -> None:
     assert re.search(r'<tr class="entry errors-high"[^>]*data-name="c"', html)
     assert not re.search(r'<tr class="entry errors-high"[^>]*data-name="d"', html)
     assert "Demo data." in html
+    assert doc["analytics"]["fetchedAt"] == "2026-12-02T13:30:05Z"
+    assert "read from Prometheus at 2026-12-02T13:30:05Z" in html
     assert "app 1.50/s" in html
     assert re.search(
         r'data-name="c">.*?<td class="num errors">10.00%</td><td class="num p95">300 ms</td>', html, re.S
