@@ -57,5 +57,5 @@ def test_prometheus_url(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["prometheus:9090", "ftp://p", "http://", "http://p:9090/?q=1", 9090])
 def test_prometheus_url_refused(url: object) -> None:
-    with pytest.raises(ConfigError, match="monitoring.prometheusURL: must be"):
+    with pytest.raises(ConfigError, match=r"monitoring\.prometheusURL: must be"):
         parse_platform_config({"monitoring": {"prometheusURL": url}})
