@@ -45,7 +45,16 @@ def scaled(quantity: str, factor: int) -> str:
     return f"{format(number.normalize(), 'f')}{match.group(2)}"
 
 
-def quota_hard(spec: Manifest, tier: Tier) -> dict[str, str]:
+def operator_configmaps(config: PlatformConfig) -> int:
+    """The tenant-level ConfigMaps the operator makes: the dashboard, the logging CA (if any)."""
+    dashboard = 1 if config.monitoring.prometheusOperator else 0
+    logging_ca = (
+        1 if config.logging.flavor == "openshift-logging" and config.logging.output.tls.caBundle else 0
+    )
+    return dashboard + logging_ca
+
+
+def quota_hard(spec: Manifest, tier: Tier, own_configmaps: int = 0) -> dict[str, str]:
     """The tenant's ResourceQuota (issue 16): its own quota, limits and ephemeral storage from its
     tier, the objects it may count (ConfigMaps, Secrets, Services: the operator's children plus the
     tier's allowance), no LoadBalancer or NodePort Service, and no extended resource."""
@@ -62,7 +71,7 @@ def quota_hard(spec: Manifest, tier: Tier) -> dict[str, str]:
         "limits.memory": scaled(str(quota["memory"]), tier.memoryLimitsFactor),
         "requests.ephemeral-storage": tier.ephemeralStorage,
         "limits.ephemeral-storage": tier.ephemeralStorage,
-        "configmaps": str(sources + tier.configMaps),
+        "configmaps": str(sources + own_configmaps + tier.configMaps),
         "secrets": str(routes + tier.secrets),
         "services": str(sources + tier.services),
         "services.loadbalancers": "0",
@@ -113,7 +122,7 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
             api_version="v1",
             kind="ResourceQuota",
             metadata=meta(QUOTA_NAME, "quota"),
-            hard=quota_hard(spec, tier),
+            hard=quota_hard(spec, tier, operator_configmaps(config)),
         ),
         render_template(
             "tenant/limitrange.yaml.j2",

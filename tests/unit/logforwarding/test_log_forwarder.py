@@ -144,3 +144,18 @@ def test_validate_checks_the_logging_settings(tmp_path: Path, capsys: pytest.Cap
     assert "logging.output.url: type http needs a https:// URL" in capsys.readouterr().out
     path.write_text(path.read_text().replace("http://", "https://"))
     assert main(["validate", "-f", str(path)]) == 0
+
+
+def test_the_operators_configmaps_do_not_eat_the_tenants_allowance() -> None:
+    """The quota's configmaps: one per source, the dashboard, the logging CA, plus the tier's 20."""
+
+    def configmaps(platform: PlatformConfig) -> str:
+        quota = next(c for c in render_tenant(tenant(), platform) if c["kind"] == "ResourceQuota")
+        return str(quota["spec"]["hard"]["configmaps"])
+
+    assert configmaps(parse_platform_config({})) == "30"  # 10 sources + 20
+    with_ca = {"flavor": "openshift-logging", "output": {"tls": {"caBundle": CA}}}
+    assert configmaps(parse_platform_config({"logging": with_ca})) == "31"
+    both = {"logging": with_ca, "monitoring": {"prometheusOperator": True}}
+    assert configmaps(parse_platform_config(both)) == "32"
+    assert configmaps(config(flavor="openshift-logging")) == "30"  # no CA: no ConfigMap
