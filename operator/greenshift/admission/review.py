@@ -20,7 +20,12 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.rules import backend_problem, route_conflict, route_problems, source_problems
 from greenshift.naming import tenant_namespace
 from greenshift.validation.problem import Problem
-from greenshift.validation.rules import check_source_fits_tier, check_tenant_present, check_wallet_tenant
+from greenshift.validation.rules import (
+    check_hosts_shared,
+    check_source_fits_tier,
+    check_tenant_present,
+    check_wallet_tenant,
+)
 
 Body = Mapping[str, Any]
 
@@ -41,6 +46,7 @@ def review_wallet_tenant(ctx: Context, tenant: Body) -> list[Problem]:
                 "NamespaceConflict",
             )
         )
+    problems += check_hosts_shared(tenant, ctx.tenants())
     return problems
 
 

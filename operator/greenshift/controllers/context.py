@@ -40,6 +40,9 @@ class Context:
         names = self.view.tenants_claiming(namespace)
         return self.body(ObjectKey(KIND_TENANT, "", names[0][1])) if names else None
 
+    def tenants(self) -> list[Body]:
+        return self.view.resources_of(KIND_TENANT)
+
     def tenants_claiming(self, namespace: str) -> list[tuple[str, str]]:
         """(creationTimestamp, name) of every tenant that wants ``namespace``, oldest first."""
         return self.view.tenants_claiming(namespace)
@@ -69,9 +72,8 @@ class Context:
     def dependents(self, namespace: str) -> list[ObjectKey]:
         return self.view.dependents(namespace)
 
-    def route_claims(self, host: str, path: str) -> list[tuple[str, str, str]]:
-        """(creationTimestamp, namespace, name) of the routes claiming host+path, oldest first."""
-        return self.view.route_claims(host, path)
+    def routes_on_host(self, host: str) -> list[Body]:
+        return self.view.routes_on_host(host)
 
     def routes_to_service(self, namespace: str, service: str) -> list[ObjectKey]:
         return self.view.routes_to(namespace, service)

@@ -17,6 +17,7 @@ from greenshift.kube import ResourceRef, ref_of_kind
 from greenshift.naming import tenant_namespace
 from greenshift.runtime.own_writes import Identity
 from greenshift.runtime.store import Store
+from greenshift.validation.rules import route_key
 
 Body = Mapping[str, Any]
 SERVICES = ref_of_kind("v1", "Service")
@@ -32,16 +33,18 @@ def in_namespace(body: Body) -> list[Hashable]:
 
 
 def route_claim(body: Body) -> tuple[str, str] | None:
-    """The host+path a route claims; none while it is being deleted."""
+    """The host+path a route claims, normalised (``validation.rules.route_key``); none while it is
+    being deleted."""
     spec = body.get("spec") or {}
     if body["metadata"].get("deletionTimestamp") or not spec.get("host") or not spec.get("pathPrefix"):
         return None
-    return (str(spec["host"]), str(spec["pathPrefix"]))
+    return route_key(body)
 
 
-def route_claims(body: Body) -> list[Hashable]:
+def route_hosts(body: Body) -> list[Hashable]:
+    """The host a route claims: routes collide on one host only (``validation.rules.claims_collide``)."""
     claim = route_claim(body)
-    return [claim] if claim is not None else []
+    return [claim[0]] if claim is not None else []
 
 
 def route_backends(body: Body) -> list[Hashable]:
@@ -61,7 +64,7 @@ def _resources() -> dict[str, Store]:
         KIND_TENANT: Store({"namespace": tenant_namespaces}, compress=False),
         KIND_SOURCE: Store({"namespace": in_namespace}, compress=False),
         KIND_ROUTE: Store(
-            {"namespace": in_namespace, "claim": route_claims, "backend": route_backends}, compress=False
+            {"namespace": in_namespace, "host": route_hosts, "backend": route_backends}, compress=False
         ),
     }
 
@@ -115,19 +118,10 @@ class ClusterView:
     def count(self, kind: str, namespace: str) -> int:
         return len(self.resources[kind].index("namespace", namespace))
 
-    def route_claims(self, host: str, path: str) -> list[tuple[str, str, str]]:
-        """(creationTimestamp, namespace, name) of the routes claiming host+path, oldest first."""
+    def routes_on_host(self, host: str) -> list[Body]:
+        """The routes claiming a path on ``host`` (normalised), not being deleted."""
         store = self.resources[KIND_ROUTE]
-        found = (store.get(key) for key in store.index("claim", (host, path)))
-        return sorted(
-            (
-                str(r["metadata"].get("creationTimestamp", "")),
-                r["metadata"]["namespace"],
-                r["metadata"]["name"],
-            )
-            for r in found
-            if r
-        )
+        return [r for r in (store.get(key) for key in sorted(store.index("host", host))) if r]
 
     def routes_to(self, namespace: str, backend: str) -> list[ObjectKey]:
         return [

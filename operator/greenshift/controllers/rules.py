@@ -12,7 +12,13 @@ from greenshift.controllers.conditions import Condition
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.validation.problem import Problem
-from greenshift.validation.rules import check_document_source, check_gateway_route
+from greenshift.validation.rules import (
+    check_document_source,
+    check_gateway_route,
+    conflict_holder,
+    describe_conflict,
+    route_key,
+)
 
 Body = Mapping[str, Any]
 
@@ -28,19 +34,14 @@ def route_problems(
 
 
 def route_conflict(ctx: Context, route: Body) -> Condition | None:
-    """RouteConflict when another route, older or already holding it, claims this host + pathPrefix."""
+    """RouteConflict when an older route's claim collides with this one's: the same host and path,
+    or a path nested in another namespace's (``validation.rules.claims_collide``)."""
     key = key_of(route)
-    spec = route.get("spec") or {}
-    claims = ctx.route_claims(str(spec.get("host")), str(spec.get("pathPrefix")))
-    if claims and (claims[0][1], claims[0][2]) != (key.namespace, key.name):
-        _, namespace, name = claims[0]
-        return Condition(
-            "Accepted",
-            "False",
-            "RouteConflict",
-            f"{spec.get('host')}{spec.get('pathPrefix')} is held by GatewayRoute {namespace}/{name}.",
-        )
-    return None
+    others = [r for r in ctx.routes_on_host(route_key(route)[0]) if key_of(r) != key]
+    holder = conflict_holder(route, others)
+    if holder is None:
+        return None
+    return Condition("Accepted", "False", "RouteConflict", f"{describe_conflict(route, holder)}.")
 
 
 def backend_problem(ctx: Context, namespace: str, backend: Mapping[str, Any]) -> Condition | None:

@@ -78,20 +78,20 @@ def routes_to_source(ctx: Context, change: Change) -> Keys:
 
 def other_claimants(ctx: Context, change: Change) -> Keys:
     """A route that claims a host+path or lets it go (an edit, a deletion; or first sight, after a
-    restart too): the other routes claiming it, the next of which may take it, or an older
-    one that this route must give it up to."""
+    restart too): the other routes on that host, the next of which may take it, or an older
+    one that this route must give it up to (paths collide when nested, so any on the host)."""
     before = change.old
     old = route_claim(before) if before is not None else None
     new = route_claim(change.new) if change.new is not None else None
     if change.new is not None and change.packed_old is not None and old == new:
         return []
     key = key_of(change.body)
-    claims = {claim for claim in (old, new) if claim is not None}
+    hosts = {claim[0] for claim in (old, new) if claim is not None}
     return [
-        other
-        for host, path in sorted(claims)
-        for _, namespace, name in ctx.route_claims(host, path)
-        if (other := ObjectKey(KIND_ROUTE, namespace, name)) != key
+        other_key
+        for host in sorted(hosts)
+        for other in ctx.routes_on_host(host)
+        if (other_key := key_of(other)) != key
     ]
 
 

@@ -23,6 +23,7 @@ from greenshift.validation.problem import Problem
 from greenshift.validation.rules import (
     check_document_source,
     check_gateway_route,
+    check_hosts_shared,
     check_source_fits_tier,
     check_tenant_object,
     check_tenant_present,
@@ -104,6 +105,7 @@ def validate_documents(documents: Sequence[Document], config: PlatformConfig | N
     _check_quotas(valid, tenants)
     _check_foreign(foreign, tenants, chosen)
     _check_route_conflicts(valid)
+    _check_hosts_shared(valid)
     findings = tuple(
         Finding(e.document.path, e.document.line, e.subject, problem)
         for e in entries
@@ -254,6 +256,15 @@ def _check_tenant_rules(entry: _Entry, tenants: dict[str, _Entry], config: Platf
         problems = []
     for problem in problems:
         entry.add(problem)
+
+
+def _check_hosts_shared(entries: list[_Entry]) -> None:
+    """A warning on each of two tenants whose allowedHosts overlap (it is reported on both)."""
+    tenants = [e for e in entries if e.resource is not None and e.resource.get("kind") == KIND_TENANT]
+    for entry in tenants:
+        assert entry.resource is not None
+        for problem in check_hosts_shared(entry.resource, (t.resource for t in tenants if t.resource)):
+            entry.add(problem)
 
 
 def _check_quotas(entries: list[_Entry], tenants: dict[str, _Entry]) -> None:

@@ -8,7 +8,7 @@ input: a missing or mistyped field is reported or skipped, never raised.
 
 import re
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from greenshift.config import PlatformConfig, StyleGuideMode
@@ -148,6 +148,47 @@ def host_matches(host: str, pattern: str) -> bool:
     return host == pattern
 
 
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether two allowedHosts entries admit a common host (exact names, or one-label wildcards)."""
+    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
+    if a == b:
+        return True
+    wildcard_a, wildcard_b = a.startswith("*."), b.startswith("*.")
+    if wildcard_a and not wildcard_b:
+        return host_matches(b, a)
+    if wildcard_b and not wildcard_a:
+        return host_matches(a, b)
+    return False
+
+
+def check_hosts_shared(tenant: Mapping[str, Any], others: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """Warnings, one per other tenant whose allowedHosts overlap this one's: both may publish routes
+    on the shared hosts (the oldest route keeps each host and path, a nested path of another
+    tenant's is a conflict), which the platform team should have meant."""
+    name = _get(tenant, "metadata", "name")
+    mine = [p for p in _get(tenant, "spec", "allowedHosts") or [] if isinstance(p, str)]
+    problems = []
+    seen = {name}
+    for other in others:
+        other_name = _get(other, "metadata", "name")
+        if other_name in seen:
+            continue
+        seen.add(other_name)
+        theirs = [p for p in _get(other, "spec", "allowedHosts") or [] if isinstance(p, str)]
+        shared = sorted({f"{a} ~ {b}" for a in mine for b in theirs if patterns_overlap(a, b)})
+        if shared:
+            problems.append(
+                Problem(
+                    "spec.allowedHosts",
+                    f"overlaps the allowedHosts of WalletTenant {other_name} ({', '.join(shared)}): both "
+                    "agencies may publish routes there; the oldest route keeps each host and path",
+                    "warning",
+                    "HostsShared",
+                )
+            )
+    return problems
+
+
 def check_host_allowed(host: Any, allowed_hosts: Any, field: str = "spec.host") -> list[Problem]:
     """The route's host is one of the tenant's allowedHosts (exact, or a one-label wildcard)."""
     patterns = [p for p in allowed_hosts if isinstance(p, str)] if isinstance(allowed_hosts, list) else []
@@ -259,14 +300,35 @@ def check_gateway_route(
     return problems
 
 
-def route_key(route: dict[str, Any]) -> tuple[str, str]:
-    """What a route claims on the gateway: its host and its path prefix without a trailing ``/``."""
+def route_key(route: Mapping[str, Any]) -> tuple[str, str]:
+    """What a route claims on the gateway: its host (lower case, no trailing dot) and its path
+    prefix without a trailing ``/``. The one key of a claim: validate, the webhook and the
+    reconcile compare routes by it, so ``/docs/v1/`` and ``/docs/v1`` are the same claim."""
     host = str(_get(route, "spec", "host") or "").lower().rstrip(".")
     path = str(_get(route, "spec", "pathPrefix") or "/")
     return host, path.rstrip("/") or "/"
 
 
-def _route_age(route: dict[str, Any]) -> tuple[str, str, str]:
+def nested(outer: str, inner: str) -> bool:
+    """Whether gateway prefix routing sends requests for path ``inner`` to a route of ``outer``
+    (both normalised by :func:`route_key`): the same path, or a path below it, segment-wise."""
+    return outer == inner or outer == "/" or inner.startswith(outer + "/")
+
+
+def claims_collide(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+    """Whether two routes' claims, (host, path, namespace), cannot both be published: the same
+    host and path, or, across namespaces, one path nested in the other (a tenant's sub-path
+    published by another tenant would take part of its traffic). Within one namespace a tenant
+    may route sub-paths to other backends."""
+    (host_a, path_a, ns_a), (host_b, path_b, ns_b) = a, b
+    if host_a != host_b:
+        return False
+    if path_a == path_b:
+        return True
+    return ns_a != ns_b and (nested(path_a, path_b) or nested(path_b, path_a))
+
+
+def route_age(route: Mapping[str, Any]) -> tuple[str, str, str]:
     """Order of precedence: oldest creationTimestamp first (absent counts as newest), then namespace/name."""
     created = _get(route, "metadata", "creationTimestamp")
     return (
@@ -276,28 +338,58 @@ def _route_age(route: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+def _claim(route: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (*route_key(route), str(_get(route, "metadata", "namespace") or ""))
+
+
+def conflict_holder(
+    route: Mapping[str, Any], others: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The oldest of ``others`` older than ``route`` whose claim collides with it: the route that
+    keeps the host and path; None when ``route`` may publish."""
+    age = route_age(route)
+    colliding = [
+        other for other in others if route_age(other) < age and claims_collide(_claim(route), _claim(other))
+    ]
+    return min(colliding, key=route_age) if colliding else None
+
+
+def describe_conflict(route: Mapping[str, Any], holder: Mapping[str, Any], *, held: str = "held") -> str:
+    """What ``route`` loses to ``holder``, for people: the claim and the route that keeps it."""
+    host, path = route_key(route)
+    held_host, held_path = route_key(holder)
+    owner = f"GatewayRoute {_get(holder, 'metadata', 'namespace')}/{_get(holder, 'metadata', 'name')}"
+    if held_path == path:
+        return f"host {host} path {path} is {held} by {owner}"
+    nesting = f"nested with {held_host}{held_path} of another namespace"
+    return f"host {host} path {path} is {nesting}, {held} by {owner}"
+
+
+def conflict_problem(route: Mapping[str, Any], holder: Mapping[str, Any]) -> Problem:
+    return Problem(
+        "spec.pathPrefix",
+        f"{describe_conflict(route, holder, held='already claimed')}; choose another host or pathPrefix",
+        "error",
+        "RouteConflict",
+    )
+
+
 def route_conflicts(routes: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Problem]:
     """The routes that lose a host + pathPrefix to an older route, keyed by (namespace, name).
 
-    The oldest route (creationTimestamp, then namespace/name) keeps the claim.
+    The oldest route (creationTimestamp, then namespace/name) keeps the claim; a prefix nested in
+    another namespace's prefix on the same host collides with it (:func:`claims_collide`).
     """
-    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_host: dict[str, list[dict[str, Any]]] = {}
     for route in routes:
-        by_key.setdefault(route_key(route), []).append(route)
+        by_host.setdefault(route_key(route)[0], []).append(route)
     conflicts: dict[tuple[str, str], Problem] = {}
-    for (host, path), claimants in by_key.items():
-        ordered: Sequence[dict[str, Any]] = sorted(claimants, key=_route_age)
-        holder = ordered[0]
-        holder_name = f"{_get(holder, 'metadata', 'namespace')}/{_get(holder, 'metadata', 'name')}"
-        for route in ordered[1:]:
-            ident = (str(_get(route, "metadata", "namespace")), str(_get(route, "metadata", "name")))
-            conflicts[ident] = Problem(
-                "spec.pathPrefix",
-                f"host {host} path {path} is already claimed by GatewayRoute {holder_name}; "
-                "choose another host or pathPrefix",
-                "error",
-                "RouteConflict",
-            )
+    for claimants in by_host.values():
+        for route in claimants:
+            holder = conflict_holder(route, claimants)
+            if holder is not None:
+                ident = (str(_get(route, "metadata", "namespace")), str(_get(route, "metadata", "name")))
+                conflicts[ident] = conflict_problem(route, holder)
     return conflicts
 
 

@@ -143,7 +143,8 @@ EDITS: list[tuple[ResourceRef, str, tuple[str, ...], Any]] = [
         ("spec", "template", "spec", "containers"),
         [{"name": "connector", "image": "evil.example/backdoor:latest"}],
     ),
-    (SERVICES, "conn", ("spec", "type"), "NodePort"),
+    # (type NodePort: the tenant quota's services.nodeports 0 refuses it, tests/integration/security)
+    (SERVICES, "conn", ("spec", "selector", "app.kubernetes.io/instance"), "someone-else"),
     (HPAS, "conn", ("spec", "maxReplicas"), 40),
     (PDBS, "conn", ("spec", "maxUnavailable"), 2),
     (INGRESSES, "pub", ("spec", "ingressClassName"), "rogue"),

@@ -53,6 +53,33 @@ async def test_conflict_older_route_keeps_the_host_then_the_other_takes_over(
     await kube.wait_gone(INGRESSES, f"wallet-{first}", "docs")
 
 
+async def test_a_trailing_slash_or_sub_path_of_another_tenants_route_is_a_conflict(
+    kube: Kube, operator: Operator
+) -> None:
+    """Issue 16, item 1: a second tenant allowed the same host cannot take a route's traffic with
+    /docs/v1/ or /docs/v1/tokens; once the victim's route goes, the next oldest takes the host."""
+    host = f"{unique('nested')}.wallet.example.be"
+    victim, attacker = unique("victim"), unique("attacker")
+    for name in (victim, attacker):
+        await onboard(kube, name, allowedHosts=[host])
+        await apply_when_possible(kube, service(f"wallet-{name}", "api"))
+    backend = {"service": {"name": "api", "port": 8080}}
+    created = await kube.apply(route(f"wallet-{victim}", "docs", host, "/docs/v1", backend))
+    await kube.wait_ready(ROUTES, f"wallet-{victim}", "docs")
+    await next_second(created["metadata"]["creationTimestamp"])
+    for name, path in (("slash", "/docs/v1/"), ("tokens", "/docs/v1/tokens")):
+        await kube.apply(route(f"wallet-{attacker}", name, host, path, backend))
+    for name in ("slash", "tokens"):
+        loser = await kube.wait_reason(ROUTES, f"wallet-{attacker}", name, "False", "RouteConflict")
+        assert f"wallet-{victim}/docs" in condition(loser, "Ready")["message"]
+        assert await kube.get(INGRESSES, f"wallet-{attacker}", name) is None
+    assert condition(await kube.must_get(ROUTES, f"wallet-{victim}", "docs"), "Ready")["status"] == "True"
+
+    await kube.delete(ROUTES, f"wallet-{victim}", "docs")
+    await kube.wait_ready(ROUTES, f"wallet-{attacker}", "slash")  # the attacker's own two do not collide
+    await kube.wait_ready(ROUTES, f"wallet-{attacker}", "tokens")
+
+
 async def test_older_route_claiming_a_published_host_takes_it(kube: Kube, operator: Operator) -> None:
     """The holder is woken when an older route edits its way onto the same host and path."""
     name = unique("edit-claim")

@@ -125,3 +125,18 @@ def test_a_connector_the_tier_does_not_allow_is_refused() -> None:
     critical = context([tenant(tier="critical")])
     fits = source(connector={"image": image, "resources": {"limits": {"cpu": "3"}}})
     assert review_document_source(critical, fits) == []
+
+
+def test_a_sub_path_or_trailing_slash_of_another_tenants_route_is_refused() -> None:
+    """Issue 16, item 1: a second tenant allowed the same host cannot take the victim's traffic."""
+    victim = route("docs", namespace="wallet-bosa", created="2026-01-01T00:00:00Z")
+    attacker = tenant("evil", allowedHosts=["*.bosa.wallet.example.be"])
+    ctx = context([tenant(), attacker, victim])
+    for path in ("/identity/v1/", "/identity/v1/tokens", "/identity"):
+        problems = review_gateway_route(ctx, route("grab", namespace="wallet-evil", pathPrefix=path))
+        assert errors(problems) == [("spec.pathPrefix", "RouteConflict")], path
+        assert "GatewayRoute wallet-bosa/docs" in problems[0].message
+    own = review_gateway_route(
+        ctx, route("tokens", namespace="wallet-bosa", pathPrefix="/identity/v1/tokens")
+    )
+    assert errors(own) == []  # a tenant may route its own sub-paths elsewhere

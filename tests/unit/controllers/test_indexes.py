@@ -26,7 +26,7 @@ def test_the_view_answers_by_namespace_claim_and_backend() -> None:
     assert view.resource(key) == route()
     assert view.dependents("wallet-a") == [key]
     assert view.count("GatewayRoute", "wallet-a") == 1
-    assert view.route_claims("a.example.be", "/v1") == [("2026-11-28T10:00:00Z", "wallet-a", "pub")]
+    assert view.routes_on_host("a.example.be") == [route()]
     assert view.routes_to("wallet-a", "api") == [key]
     tenant = {"apiVersion": "greenshift.io/v1alpha1", "kind": "WalletTenant", "metadata": {"name": "a"}}
     view.resources["WalletTenant"].upsert(tenant)

@@ -145,8 +145,27 @@ def test_duplicates_and_shared_namespaces_are_errors() -> None:
     twin["metadata"]["name"] = "bosa-two"
     twin["spec"]["namespace"] = "wallet-bosa"
     report = validate_documents(_docs(fresh("WalletTenant"), fresh("WalletTenant"), twin))
-    assert [f.problem.reason for f in report.findings] == ["Duplicate", "NamespaceConflict"]
-    assert "also at in.yaml:1" in report.findings[0].problem.message
+    errors = [f.problem for f in report.findings if f.problem.severity == "error"]
+    assert [p.reason for p in errors] == ["Duplicate", "NamespaceConflict"]
+    assert "also at in.yaml:1" in errors[0].message
+
+
+def test_overlapping_allowed_hosts_are_reported_on_both_tenants() -> None:
+    """Issue 16, item 1: two agencies allowed a common host may publish routes on it."""
+    first = fresh("WalletTenant")
+    first["spec"]["allowedHosts"] = ["*.wallet.example.be"]
+    second = fresh("WalletTenant")
+    second["metadata"]["name"] = "other"
+    second["spec"]["namespace"] = "wallet-other"
+    second["spec"]["allowedHosts"] = ["docs.wallet.example.be", "other.example.be"]
+    third = fresh("WalletTenant")
+    third["metadata"]["name"] = "third"
+    third["spec"]["namespace"] = "wallet-third"
+    third["spec"]["allowedHosts"] = ["deep.docs.wallet.example.be"]  # a wildcard covers one label only
+    report = validate_documents(_docs(first, second, third))
+    shared = [(f.subject, f.problem.severity) for f in report.findings if f.problem.reason == "HostsShared"]
+    assert shared == [("WalletTenant/bosa", "warning"), ("WalletTenant/other", "warning")]
+    assert not report.errors
 
 
 def test_tenant_quota_on_counts() -> None:

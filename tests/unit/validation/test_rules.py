@@ -262,3 +262,24 @@ def test_rules_never_raise_on_hostile_input(spec: Any, metadata: Any) -> None:
         check_gateway_route(resource, resource, CONFIG)
         check_gateway_route(resource, None, CONFIG)
         route_conflicts([resource, resource])
+
+
+def test_a_trailing_slash_is_the_same_claim_and_a_nested_prefix_of_another_namespace_collides() -> None:
+    """Issue 16, item 1: /docs/v1/ and /docs/v1/tokens next to another tenant's older /docs/v1."""
+    victim = _route("wallet-a", "docs", "2024-05-01T00:00:00Z", "/docs/v1")
+    slash = _route("wallet-b", "slash", "2024-05-02T00:00:00Z", "/docs/v1/")
+    below = _route("wallet-b", "below", "2024-05-02T00:00:00Z", "/docs/v1/tokens")
+    above = _route("wallet-c", "above", "2024-05-02T00:00:00Z", "/docs")
+    conflicts = route_conflicts([victim, slash, below, above])
+    assert set(conflicts) == {("wallet-b", "slash"), ("wallet-b", "below"), ("wallet-c", "above")}
+    assert "nested with" in conflicts[("wallet-b", "below")].message
+    assert "wallet-a/docs" in conflicts[("wallet-b", "below")].message
+
+
+def test_a_tenant_may_nest_its_own_prefixes_and_neighbours_do_not_collide() -> None:
+    routes = [
+        _route("wallet-a", "docs", "2024-05-01T00:00:00Z", "/docs/v1"),
+        _route("wallet-a", "tokens", "2024-05-02T00:00:00Z", "/docs/v1/tokens"),
+        _route("wallet-b", "docs-v10", "2024-05-02T00:00:00Z", "/docs/v10"),  # a sibling, not nested
+    ]
+    assert route_conflicts(routes) == {}
