@@ -1,5 +1,7 @@
 """Reconcile of a WalletTenant: namespace, quota, limits, network policies, role bindings."""
 
+import datetime
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +20,17 @@ from greenshift.controllers.render_cache import fingerprint
 from greenshift.kube import ref_of_kind
 from greenshift.naming import tenant_namespace
 from greenshift.render.tenant import render_tenant
+from greenshift.runtime.queue import Requeue
 from greenshift.validation.rules import is_reserved_namespace
 
 Body = Mapping[str, Any]
 NAMESPACE = ref_of_kind("v1", "Namespace")
 USAGE_KEYS = ("requests.cpu", "requests.memory", "requests.storage")
 QUOTA_NAME = "greenshift-quota"
+QUOTA_GRACE_SECONDS = 5.0
+"""How long a new quota may be waited for before the tenant reports ``QuotaPending``: the quota
+controller takes a new quota up within a second or two, and its status write wakes the tenant at
+once, so a status written meanwhile would be one more write per tenant that nobody reads."""
 
 
 async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
@@ -54,7 +61,11 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
     }
     live = {k: newest_child(ctx, key, body) for k, body in result.live.items()}
-    await write_status(ctx, tenant, tenant_status(tenant, namespace, live, usage))
+    status = tenant_status(tenant, namespace, live, usage)
+    wait = quota_grace(live.get(("v1", "ResourceQuota", namespace, QUOTA_NAME)), time.time())
+    if wait > 0:
+        raise Requeue(f"Waiting for the quota controller to take up {QUOTA_NAME}", wait)
+    await write_status(ctx, tenant, status)
 
 
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
@@ -162,6 +173,18 @@ def tenant_status(
     if not status["usage"]:
         del status["usage"]
     return status
+
+
+def quota_grace(quota: Body | None, now: float) -> float:
+    """Seconds still to wait before reporting a new quota that is not in force yet; 0: report now."""
+    if quota is None or quota_in_force(quota):
+        return 0.0
+    created = str(quota.get("metadata", {}).get("creationTimestamp") or "")
+    try:
+        age = now - datetime.datetime.fromisoformat(created).timestamp()
+    except ValueError:
+        return 0.0
+    return max(0.0, QUOTA_GRACE_SECONDS - age)
 
 
 def quota_in_force(quota: Body) -> bool:

@@ -13,15 +13,19 @@ from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
 from greenshift.controllers.context import Context
 from greenshift.controllers.indexes import route_claim
 from greenshift.controllers.keys import ObjectKey, key_of, owner_of
+from greenshift.controllers.tenant import quota_in_force
 from greenshift.naming import tenant_namespace
 from greenshift.runtime.store import Change
 from greenshift.runtime.watches import Rule
 
 Body = Mapping[str, Any]
 Keys = Iterable[ObjectKey]
-USAGE_DELAY_SECONDS = 1.0
-"""A source or route that comes or goes is counted in its tenant's usage within a second: a
-GitOps sync that applies several is one status write, not one per resource."""
+USAGE_DELAY_SECONDS = 5.0
+"""A tenant's usage follows within seconds what changes it: a source or route that comes or goes,
+and the quota controller's count of what runs (``status.used``, which moves Pod by Pod as
+connectors start). One delay for both, the earliest pending wake winning, gathers a GitOps sync
+that applies several resources and the Pods they start into one status write, not one per
+resource and per Pod."""
 
 
 def unseen(body: Body) -> bool:
@@ -102,11 +106,35 @@ def routes_to_service(ctx: Context, change: Change) -> Keys:
 
 
 def owner(ctx: Context, change: Change) -> Keys:
-    """A child's change wakes its owner, unless it only echoes the operator's write of it. A child
-    that loses the managed-by label leaves the watch's selection as a deletion: its owner is woken
-    and takes it back."""
+    """A child's change wakes its owner, unless it only echoes the operator's write of it (or only
+    moves a quota's usage: ``quota_usage``). A child that loses the managed-by label leaves the
+    watch's selection as a deletion: its owner is woken and takes it back."""
     found = owner_of(change.body)
-    return [] if found is None or change.echo else [found]
+    return [] if found is None or change.echo or _usage_only(change) else [found]
+
+
+def quota_usage(ctx: Context, change: Change) -> Keys:
+    """A quota in force whose usage moved: its tenant reports it (``USAGE_DELAY_SECONDS``)."""
+    found = owner_of(change.body)
+    return [found] if found is not None and not change.echo and _usage_only(change) else []
+
+
+def _usage_only(change: Change) -> bool:
+    """Whether the change is the quota controller counting: a quota in force before and after,
+    with nothing but ``status.used`` different."""
+    if change.body.get("kind") != "ResourceQuota" or change.new is None or change.packed_old is None:
+        return False
+    old, new = change.old, change.new
+    assert old is not None
+    if not (quota_in_force(old) and quota_in_force(new)):
+        return False
+    return _without_usage(old) == _without_usage(new)
+
+
+def _without_usage(quota: Body) -> Body:
+    meta = quota.get("metadata") or {}
+    kept = {k: meta.get(k) for k in ("labels", "annotations", "ownerReferences", "deletionTimestamp")}
+    return {**quota, "metadata": kept, "status": (quota.get("status") or {}).get("hard")}
 
 
 def resource_rules(ctx: Context) -> dict[str, list[Rule[ObjectKey]]]:
@@ -125,4 +153,4 @@ def service_rules(ctx: Context) -> list[Rule[ObjectKey]]:
 
 def child_rules(ctx: Context) -> list[Rule[ObjectKey]]:
     """Namespaces and every other child kind."""
-    return [Rule(partial(owner, ctx))]
+    return [Rule(partial(owner, ctx)), Rule(partial(quota_usage, ctx), USAGE_DELAY_SECONDS)]

@@ -1,8 +1,9 @@
 """A tenant is Ready only once its quota is in force (quota admission refuses before that)."""
 
+import datetime
 from typing import Any
 
-from greenshift.controllers.tenant import quota_in_force, tenant_status
+from greenshift.controllers.tenant import QUOTA_GRACE_SECONDS, quota_grace, quota_in_force, tenant_status
 
 NS = "wallet-acme"
 TENANT: dict[str, Any] = {"metadata": {"name": "acme", "generation": 1}, "spec": {}}
@@ -50,3 +51,15 @@ def test_quota_in_force_makes_the_tenant_ready() -> None:
         TENANT, NS, _live({"hard": HARD, "used": dict.fromkeys(HARD, "0")}), {"documentSources": 0}
     )
     assert _ready(status) == ("True", "Ready")
+
+
+def test_a_new_quota_not_yet_taken_up_is_waited_for_before_quota_pending_is_reported() -> None:
+    """The quota controller's status write wakes the tenant; QuotaPending is written only if it
+    takes longer than the grace period (one status write fewer per tenant)."""
+    created = {"metadata": {"creationTimestamp": "2026-12-02T10:00:00Z"}, "spec": {"hard": HARD}}
+    start = datetime.datetime(2026, 12, 2, 10, 0, 0, tzinfo=datetime.UTC).timestamp()
+    assert quota_grace(created, start + 1) == QUOTA_GRACE_SECONDS - 1
+    assert quota_grace(created, start + QUOTA_GRACE_SECONDS + 1) == 0
+    in_force = {**created, "status": {"hard": HARD, "used": dict.fromkeys(HARD, "0")}}
+    assert quota_grace(in_force, start + 1) == 0
+    assert quota_grace(None, start) == 0

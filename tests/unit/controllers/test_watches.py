@@ -73,3 +73,36 @@ def test_a_tenant_wakes_its_namespace_on_a_new_generation_only() -> None:
     assert list(watches.tenant_dependents(ctx, change(newer, None))) == [
         ObjectKey("GatewayRoute", "wallet-a", "r")
     ]
+
+
+def quota(used: dict[str, str], hard: dict[str, str] | None = None, **labels: str) -> dict[str, Any]:
+    limits = {"pods": "40", "requests.cpu": "4"}
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {
+            "name": "greenshift-quota",
+            "namespace": "wallet-a",
+            "labels": {"app.kubernetes.io/managed-by": "greenshift-operator", **labels},
+            "annotations": {"greenshift.io/owner": "WalletTenant//a"},
+        },
+        "spec": {"hard": limits},
+        "status": {"hard": limits if hard is None else hard, "used": used},
+    }
+
+
+def test_the_quota_controller_counting_wakes_the_tenant_later_and_anything_else_at_once() -> None:
+    """Usage moves Pod by Pod: one delayed status write gathers it; a quota taken up (the tenant
+    becomes Ready) or edited (drift) wakes the tenant at once."""
+    ctx = context()
+    tenant = [ObjectKey("WalletTenant", "", "a")]
+    zero = quota({"pods": "0", "requests.cpu": "0"})
+    counted = quota({"pods": "1", "requests.cpu": "100m"})
+    assert list(watches.owner(ctx, change(zero, counted))) == []
+    assert list(watches.quota_usage(ctx, change(zero, counted))) == tenant
+    taken_up = change(quota({}, hard={}), zero)
+    assert list(watches.owner(ctx, taken_up)) == tenant
+    assert list(watches.quota_usage(ctx, taken_up)) == []
+    edited = change(zero, quota({"pods": "0", "requests.cpu": "0"}, team="mallory"))
+    assert list(watches.owner(ctx, edited)) == tenant
+    assert list(watches.quota_usage(ctx, edited)) == []
