@@ -13,6 +13,7 @@ from greenshift.controllers.indexes import ClusterView
 from greenshift.controllers.keys import ObjectKey, owner_of
 from greenshift.controllers.render_cache import Fingerprint, RenderCache
 from greenshift.kube import KubeClient
+from greenshift.naming import tenant_namespace
 from greenshift.runtime.events import EventPoster
 from greenshift.runtime.own_writes import Identity, OwnWrites
 
@@ -52,7 +53,11 @@ class Context:
         return self.renders.get(spec, lambda: [stamp(obj, key) for obj in render()])
 
     def children(self, owner: ObjectKey) -> list[Body]:
-        return self.own.children(owner, self.view.children_of(owner))
+        """The children of ``owner``: those that name it (``owner_of``), in its namespace (a
+        WalletTenant's: its Namespace and what is in it) and, when they carry owner references,
+        with one to its uid. A forged claim is no child: never pruned, never compared."""
+        body = self.body(owner)
+        return self.own.children(owner, [c for c in self.view.children_of(owner) if _belongs(c, body)])
 
     def child(self, owner: ObjectKey, key: Identity) -> Body | None:
         """One child of ``owner`` as watched, None if not seen."""
@@ -83,3 +88,16 @@ class Context:
 
     def logger(self, body: Body) -> kopf.ObjectLogger:
         return kopf.ObjectLogger(body=body, settings=self.settings)  # type: ignore[arg-type]
+
+
+def _belongs(child: Body, owner: Body | None) -> bool:
+    if owner is None:
+        return True  # the owner is gone: its children are the garbage collector's (and the finalizer's)
+    meta = child.get("metadata") or {}
+    if owner.get("kind") == KIND_TENANT:
+        namespace = tenant_namespace(dict(owner))
+        if (meta.get("namespace") or meta.get("name")) != namespace:
+            return False
+    references = meta.get("ownerReferences") or []
+    uid = owner.get("metadata", {}).get("uid")
+    return not references or uid is None or any(r.get("uid") == uid for r in references)

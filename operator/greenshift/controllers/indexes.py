@@ -59,6 +59,12 @@ def owners(body: Body) -> list[Hashable]:
     return [owner] if owner is not None else []
 
 
+def child_store() -> Store:
+    """The store of one child kind: only what names a plausible owner (``owner_of``) is held, so
+    objects labelled as the operator's that claim another namespace's owner cost no memory."""
+    return Store({"owner": owners}, keep=lambda body: owner_of(body) is not None)
+
+
 def _resources() -> dict[str, Store]:
     return {
         KIND_TENANT: Store({"namespace": tenant_namespaces}, compress=False),

@@ -31,6 +31,16 @@ def key_of(body: Any) -> ObjectKey:
 
 
 def owner_of(child: Any) -> ObjectKey | None:
-    """The Greenshift resource a child belongs to, from the annotation the operator stamps on it."""
-    value = (child.get("metadata", {}).get("annotations") or {}).get(OWNER_ANNOTATION)
-    return ObjectKey.parse(value) if isinstance(value, str) else None
+    """The Greenshift resource a child belongs to, from the annotation the operator stamps on it.
+
+    The annotation is input (whoever may write the object may write it): a child of a namespaced
+    resource counts only in that resource's namespace, so nothing in one tenant's namespace can
+    pass for, wake, or be pruned as a child of another's. (A WalletTenant's children are checked
+    against its namespace and uid where the tenant is known: ``Context.children``.)
+    """
+    meta = child.get("metadata", {})
+    value = (meta.get("annotations") or {}).get(OWNER_ANNOTATION)
+    owner = ObjectKey.parse(value) if isinstance(value, str) else None
+    if owner is None or (owner.namespace and owner.namespace != (meta.get("namespace") or "")):
+        return None
+    return owner

@@ -23,7 +23,7 @@ from greenshift.controllers import watches
 from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
-from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, owners
+from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, child_store
 from greenshift.controllers.keys import ObjectKey
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ROUTES, SOURCES, TENANTS, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
@@ -34,7 +34,7 @@ from greenshift.runtime.leader import LeaseOptions
 from greenshift.runtime.manager import Manager
 from greenshift.runtime.queue import Requeue, WorkQueue
 from greenshift.runtime.reflector import Reflector
-from greenshift.runtime.store import Change, Store
+from greenshift.runtime.store import Change
 from greenshift.runtime.watches import Rule, enqueue
 from greenshift.web import WebServer, create_app
 
@@ -177,7 +177,7 @@ class Runtime:
         ]
         for ref in child_resources(self.config):
             if ref != NAMESPACES:  # watched whole, above
-                store = self.view.children.setdefault(ref, Store({"owner": owners}))
+                store = self.view.children.setdefault(ref, child_store())
                 reflectors.append(
                     reflect(ref, store, self._through(watches.child_rules(ctx)), selector=SELECTOR)
                 )

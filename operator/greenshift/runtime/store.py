@@ -57,8 +57,17 @@ class Change:
 
 
 class Store:
-    def __init__(self, indexes: Mapping[str, IndexFunction] | None = None, *, compress: bool = True) -> None:
+    def __init__(
+        self,
+        indexes: Mapping[str, IndexFunction] | None = None,
+        *,
+        compress: bool = True,
+        keep: Callable[[Body], bool] | None = None,
+    ) -> None:
+        """``keep``: a filter, like a watch's selector but computed here: an object it refuses is
+        not held (and is dropped, as deleted, if it was)."""
         self._functions = dict(indexes or {})
+        self._keep = keep
         self._compress = compress
         self._objects: dict[Key, tuple[int, bytes]] = {}
         self._tombstones: dict[Key, int] = {}
@@ -98,6 +107,8 @@ class Store:
             if version <= self._tombstones.get(key, -1):
                 return None
         self._tombstones.pop(key, None)
+        if self._keep is not None and not self._keep(body):
+            return self._drop(key) if found is not None else None
         packed = pack(compact(body), compress=self._compress)
         self._objects[key] = (version, packed)
         self._reindex(key, body)
