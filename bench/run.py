@@ -29,6 +29,7 @@ from typing import Any
 from client import BenchClient, RequestFailed
 from fleet import PLATFORM_CONFIG, document_source, fleet, gateway_route, namespace_of, write_fleet
 from fleetwatch import DeploymentWatch, FleetWatch
+from greenshift.controllers.watches import USAGE_DELAY_SECONDS
 from greenshift.kube import ref_of_kind
 from procs import (
     BIN,
@@ -50,6 +51,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 QUOTA_UNKNOWN = "status unknown for quota"
 SOURCES = ref_of_kind("greenshift.io/v1alpha1", "DocumentSource")
 ROUTES = ref_of_kind("greenshift.io/v1alpha1", "GatewayRoute")
+
+SETTLE_SECONDS = USAGE_DELAY_SECONDS + 1.0
+"""Quiet this long and the operator has nothing pending: its slowest wake (a tenant's usage) is
+delayed USAGE_DELAY_SECONDS. The counts of a phase, and the no-op restart, wait for it."""
 
 
 def log(message: str) -> None:
@@ -179,7 +184,7 @@ async def operator_phase(
         retried = await apply_all(client, namespaced, args.workers, args.timeout)
         applied = time.monotonic()
         ready = await watch.wait_all_ready(crs, args.timeout)
-        idle = await wait_idle(operator, within=args.timeout)
+        idle = await wait_idle(operator, quiet_seconds=SETTLE_SECONDS, within=args.timeout)
         counts = await server.operator_counts()
         server_cpu = cpu_delta(server_cpu0, server.cpu())
         result["profile_create"] = await stop_profiler(procs, spy, spy_raw)
@@ -230,7 +235,7 @@ async def operator_phase(
             )
             latencies[kind].append(done - sent)
             await asyncio.sleep(0.2)
-        await wait_idle(operator, within=args.timeout)
+        await wait_idle(operator, quiet_seconds=SETTLE_SECONDS, within=args.timeout)
         change_counts = await server.operator_counts()
         samples = [s for kind in latencies.values() for s in kind]
         result["change"] = {
