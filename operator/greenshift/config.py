@@ -165,9 +165,24 @@ class Logging:
     output: LogOutput = field(default_factory=LogOutput)
 
 
+IssuerKind = Literal["Issuer", "ClusterIssuer"]
+
+
+@dataclass(frozen=True)
+class IssuerRef:
+    """A cert-manager issuer routes may name in ``tls.issuerRef`` (``certificates.allowedIssuers``)."""
+
+    kind: IssuerKind = "ClusterIssuer"
+    name: str = ""
+
+
 @dataclass(frozen=True)
 class Certificates:
     certManager: bool = False
+    allowedIssuers: tuple[IssuerRef, ...] = ()
+    """The issuers a GatewayRoute's ``tls.issuerRef`` may name (issue 16, item 8). A ClusterIssuer
+    only when listed; an Issuer (always the route's own namespace's) any, until an Issuer is listed,
+    then only those listed (``validation.rules.check_issuer_allowed``)."""
 
 
 @dataclass(frozen=True)
@@ -320,6 +335,8 @@ def _convert(hint: Any, value: Any, where: str, base: Any = None) -> Any:
         return value
     if origin is tuple:
         item = get_args(hint)[0]
+        if item is IssuerRef:
+            return _issuer_refs(value, where)
         if item is int:
             if not isinstance(value, list) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -425,6 +442,25 @@ _TIER_QUANTITIES = ("ephemeralStorage", "containerMaxCpu", "containerMaxMemory")
 _TIER_COUNTS = ("cpuLimitsFactor", "memoryLimitsFactor", "configMaps", "secrets", "services")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _RESOURCE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _issuer_refs(value: Any, where: str) -> tuple[IssuerRef, ...]:
+    """A list of ``{kind: Issuer|ClusterIssuer, name}``, both keys required."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of {{kind: Issuer|ClusterIssuer, name}}")
+    refs = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        if isinstance(item, dict) and not {"kind", "name"} <= set(item):
+            raise ConfigError(f"{at}: must give both kind (Issuer or ClusterIssuer) and name")
+        ref = _build(IssuerRef, item, at)
+        if len(ref.name) > 253 or not _DNS_SUBDOMAIN.match(ref.name):
+            raise ConfigError(f"{at}.name: must be the name of an issuer (a DNS-1123 subdomain)")
+        refs.append(ref)
+    return tuple(refs)
 
 
 def _build_gateway_metrics(value: Any, where: str) -> GatewayMetrics:

@@ -3,11 +3,12 @@
 The schema and its CEL rules (checked by the API server before any webhook) cover shapes,
 enums, ranges, ``https://`` and immutability. These reviews add what needs the platform
 configuration or the rest of the cluster: certified and pinned images, the tenant's
-allowedHosts, the tenant of a namespace (``NoTenant``), a host + pathPrefix held by another
-route, an ExternalName backend, the REST style guide in ``enforce`` mode, a namespace already
-claimed by another tenant. They read the operator's indexes through the reconcile's own
-:class:`~greenshift.controllers.context.Context` and call the same checks as the reconcile,
-so ``kubectl apply`` refuses exactly what the operator would mark Ready=False.
+allowedHosts, the TLS issuers the platform allows, the tenant of a namespace (``NoTenant``),
+a host + pathPrefix held by another route, an ExternalName backend, the REST style guide in
+``enforce`` mode, a namespace already claimed by another tenant. They read the operator's
+indexes through the reconcile's own :class:`~greenshift.controllers.context.Context` and call
+the same checks as the reconcile, so ``kubectl apply`` refuses exactly what the operator would
+mark Ready=False.
 
 Each review returns :class:`~greenshift.validation.Problem` s: errors refuse the request,
 warnings are returned to the client (``kubectl`` prints them) and the request goes through.
@@ -61,7 +62,8 @@ def review_document_source(ctx: Context, source: Body) -> list[Problem]:
 
 
 def review_gateway_route(ctx: Context, route: Body) -> list[Problem]:
-    """Tenant, allowedHosts, style guide and OIDC issuer; host + pathPrefix conflicts; ExternalName backends.
+    """Tenant, allowedHosts, style guide, OIDC issuer and TLS issuer; host + pathPrefix conflicts;
+    ExternalName backends.
 
     A missing backend is not refused: GitOps tools apply a route and its DocumentSource in
     one go, and the DocumentSource's Service only exists once the operator made it. The

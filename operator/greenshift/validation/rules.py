@@ -285,7 +285,8 @@ def check_tenant_present(resource: dict[str, Any], tenant: dict[str, Any] | None
 def check_gateway_route(
     route: dict[str, Any], tenant: dict[str, Any] | None, config: PlatformConfig
 ) -> list[Problem]:
-    """The platform rules of a GatewayRoute: its tenant's allowedHosts and the REST style guide.
+    """The platform rules of a GatewayRoute: its tenant's allowedHosts, the REST style guide, the
+    OIDC issuer's URL and the TLS issuer (``certificates.allowedIssuers``).
 
     Without a tenant the route gets a ``NoTenant`` error in place of the host check.
     """
@@ -297,7 +298,49 @@ def check_gateway_route(
     issuer = _get(spec, "authentication", "oidc", "issuer")
     if issuer is not None:
         problems += check_upstream_url(issuer, "spec.authentication.oidc.issuer")
+    problems += check_issuer_allowed(_get(spec, "tls", "issuerRef"), config)
     return problems
+
+
+def check_issuer_allowed(
+    issuer_ref: Any, config: PlatformConfig, field: str = "spec.tls.issuerRef"
+) -> list[Problem]:
+    """The route's cert-manager issuer is one the platform allows (``certificates.allowedIssuers``;
+    issue 16, item 8): a ClusterIssuer only when listed (it signs for anyone, with the platform's
+    account or CA); an Issuer (always in the route's own namespace, so the tenant's business) any,
+    unless Issuers are listed, then only those names. The one rule of ``greenshift validate``, the
+    webhook and the reconcile; a missing or mistyped ref is the schema's to report."""
+    if not isinstance(issuer_ref, dict):
+        return []
+    kind, name = issuer_ref.get("kind"), issuer_ref.get("name")
+    if kind not in ("Issuer", "ClusterIssuer") or not isinstance(name, str):
+        return []
+    listed = [ref.name for ref in config.certificates.allowedIssuers if ref.kind == kind]
+    if name in listed or (kind == "Issuer" and not listed):
+        return []
+    return [
+        Problem(
+            field,
+            f"{kind} {name} is not allowed for routes; allowed: {describe_allowed_issuers(config)} "
+            "(the PlatformConfig's certificates.allowedIssuers)",
+            "error",
+            "IssuerNotAllowed",
+        )
+    ]
+
+
+def describe_allowed_issuers(config: PlatformConfig) -> str:
+    """What ``certificates.allowedIssuers`` lets routes name, for people."""
+    refs = config.certificates.allowedIssuers
+    clusters = [ref.name for ref in refs if ref.kind == "ClusterIssuer"]
+    issuers = [ref.name for ref in refs if ref.kind == "Issuer"]
+    cluster_text = f"ClusterIssuer {', '.join(clusters)}" if clusters else "no ClusterIssuer"
+    issuer_text = (
+        f"Issuer {', '.join(issuers)} in the route's namespace"
+        if issuers
+        else "any Issuer in the route's namespace"
+    )
+    return f"{cluster_text}; {issuer_text}"
 
 
 def route_key(route: Mapping[str, Any]) -> tuple[str, str]:

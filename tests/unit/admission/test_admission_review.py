@@ -140,3 +140,25 @@ def test_a_sub_path_or_trailing_slash_of_another_tenants_route_is_refused() -> N
         ctx, route("tokens", namespace="wallet-bosa", pathPrefix="/identity/v1/tokens")
     )
     assert errors(own) == []  # a tenant may route its own sub-paths elsewhere
+
+
+def test_a_cluster_issuer_the_platform_does_not_list_is_refused() -> None:
+    """Issue 16, item 8: a route names only the issuers of certificates.allowedIssuers."""
+    platform = config(certificates={"allowedIssuers": [{"kind": "ClusterIssuer", "name": "belgium-acme"}]})
+    ctx = context([tenant(), source()], platform)
+    for name in ("letsencrypt-prod", "internal-ca"):
+        tls = {"issuerRef": {"kind": "ClusterIssuer", "name": name}}
+        problems = review_gateway_route(ctx, route(tls=tls))
+        assert errors(problems) == [("spec.tls.issuerRef", "IssuerNotAllowed")], name
+        assert f"ClusterIssuer {name} is not allowed" in problems[0].message
+        assert (
+            "allowed: ClusterIssuer belgium-acme; any Issuer in the route's namespace" in problems[0].message
+        )
+    listed = {"issuerRef": {"kind": "ClusterIssuer", "name": "belgium-acme"}}
+    own = {"issuerRef": {"kind": "Issuer", "name": "bosa-ca"}}
+    assert review_gateway_route(ctx, route(tls=listed)) == []
+    assert review_gateway_route(ctx, route(tls=own)) == []
+    default = context([tenant(), source()])  # no list: no ClusterIssuer at all
+    assert errors(review_gateway_route(default, route(tls=listed))) == [
+        ("spec.tls.issuerRef", "IssuerNotAllowed")
+    ]

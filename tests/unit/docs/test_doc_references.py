@@ -83,10 +83,11 @@ def test_what_render_and_validate_pass_over_and_refuse(
 ) -> None:
     """docs/render.md and docs/validate.md: other objects and RateCards pass, the rest is an error."""
     bosa = str(ROOT / "examples" / "bosa")
+    platform = ["--platform-config", str(ROOT / "examples" / "platform-config.yaml")]  # its ClusterIssuer
     others = tmp_path / "others.yaml"
     others.write_text(OTHERS)
     assert main(["render", "-f", bosa, "-f", str(others)]) == 0
-    assert main(["validate", "-f", bosa, "-f", str(others)]) == 0
+    assert main(["validate", *platform, "-f", bosa, "-f", str(others)]) == 0
     assert "(1 other Kubernetes object passed over)" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(document)

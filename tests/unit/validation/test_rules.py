@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from samples import fresh
 
-from greenshift.config import Images, PlatformConfig
+from greenshift.config import Images, PlatformConfig, parse_platform_config
 from greenshift.naming import tenant_namespace
 from greenshift.schemas import with_defaults
 from greenshift.validation.rules import (
@@ -15,6 +15,7 @@ from greenshift.validation.rules import (
     check_gateway_route,
     check_host_allowed,
     check_image,
+    check_issuer_allowed,
     check_style_guide,
     check_upstream_url,
     check_wallet_tenant,
@@ -215,6 +216,56 @@ def test_gateway_route_rules() -> None:
     [no_tenant, _] = check_gateway_route(route, None, CONFIG)
     assert (no_tenant.field, no_tenant.reason) == ("metadata.namespace", "NoTenant")
     assert "wallet-bosa" in no_tenant.message
+
+
+def _issuers(*refs: tuple[str, str]) -> PlatformConfig:
+    allowed = [{"kind": kind, "name": name} for kind, name in refs]
+    return parse_platform_config({"certificates": {"allowedIssuers": allowed}})
+
+
+def test_by_default_a_route_may_name_its_namespaces_issuers_but_no_cluster_issuer() -> None:
+    assert check_issuer_allowed({"kind": "Issuer", "name": "own-ca"}, CONFIG) == []
+    [problem] = check_issuer_allowed({"kind": "ClusterIssuer", "name": "platform-ca"}, CONFIG)
+    assert (problem.field, problem.severity, problem.reason) == (
+        "spec.tls.issuerRef",
+        "error",
+        "IssuerNotAllowed",
+    )
+    assert "ClusterIssuer platform-ca is not allowed" in problem.message
+    assert "no ClusterIssuer; any Issuer in the route's namespace" in problem.message
+
+
+def test_listed_cluster_issuers_are_allowed_and_named_in_the_refusal() -> None:
+    config = _issuers(("ClusterIssuer", "belgium-acme"), ("ClusterIssuer", "internal-ca"))
+    assert check_issuer_allowed({"kind": "ClusterIssuer", "name": "belgium-acme"}, config) == []
+    assert check_issuer_allowed({"kind": "Issuer", "name": "belgium-acme"}, config) == []
+    [problem] = check_issuer_allowed({"kind": "ClusterIssuer", "name": "selfsigned"}, config)
+    assert "allowed: ClusterIssuer belgium-acme, internal-ca; any Issuer" in problem.message
+    assert "certificates.allowedIssuers" in problem.message
+
+
+def test_listing_an_issuer_restricts_issuers_to_those_names() -> None:
+    config = _issuers(("Issuer", "tenant-ca"))
+    assert check_issuer_allowed({"kind": "Issuer", "name": "tenant-ca"}, config) == []
+    [problem] = check_issuer_allowed({"kind": "Issuer", "name": "own-ca"}, config)
+    assert "Issuer own-ca is not allowed" in problem.message
+    assert "no ClusterIssuer; Issuer tenant-ca in the route's namespace" in problem.message
+    # the kinds are apart: a ClusterIssuer of the same name is not listed
+    assert check_issuer_allowed({"kind": "ClusterIssuer", "name": "tenant-ca"}, config) != []
+
+
+@pytest.mark.parametrize("ref", [None, "acme", {}, {"kind": "Vault", "name": "x"}, {"kind": "Issuer"}])
+def test_issuer_rule_leaves_bad_shapes_to_the_schema(ref: Any) -> None:
+    assert check_issuer_allowed(ref, CONFIG) == []
+
+
+def test_gateway_route_rules_check_the_tls_issuer() -> None:
+    tenant = with_defaults(fresh("WalletTenant"))
+    route = with_defaults(fresh("GatewayRoute"))
+    route["spec"]["tls"] = {"issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"}}
+    assert [p.reason for p in check_gateway_route(route, tenant, CONFIG)] == ["IssuerNotAllowed"]
+    allowed = _issuers(("ClusterIssuer", "letsencrypt"))
+    assert check_gateway_route(route, tenant, allowed) == []
 
 
 def _route(namespace: str, name: str, created: str | None, path: str = "/identity") -> dict[str, Any]:

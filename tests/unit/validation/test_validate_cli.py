@@ -116,6 +116,34 @@ def test_bad_platform_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert lines == [f"{config}: styleGuide: must be one of enforce, warn, off, got 'sometimes'"]
 
 
+def test_allowed_issuers_shape_and_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """certificates.allowedIssuers (issue 16, item 8): its shape is checked, and a route naming an
+    issuer it does not allow is an error."""
+    bad = _write(
+        tmp_path, "bad.yaml", "kind: PlatformConfig\ncertificates: {allowedIssuers: [{name: acme}]}\n"
+    )
+    code, lines = _run(capsys, "--platform-config", str(bad), "-f", str(bad))
+    assert code == 1
+    assert lines == [
+        f"{bad}: certificates.allowedIssuers[0]: must give both kind (Issuer or ClusterIssuer) and name"
+    ]
+    folder = tmp_path / "gitops"
+    folder.mkdir()
+    _write(folder, "tenant.yaml", VALID)
+    tls = "  tls: {issuerRef: {kind: ClusterIssuer, name: letsencrypt}}\n"
+    _write(folder, "route.yaml", ROUTE.format(path="/identity") + tls)
+    code, lines = _run(capsys, "-f", str(folder))
+    assert code == 1
+    assert "GatewayRoute/identity: spec.tls.issuerRef: ClusterIssuer letsencrypt is not allowed" in lines[0]
+    allowed = _write(
+        tmp_path,
+        "platform.yaml",
+        "kind: PlatformConfig\ncertificates:\n  allowedIssuers: [{kind: ClusterIssuer, name: letsencrypt}]\n",
+    )
+    code, lines = _run(capsys, "--platform-config", str(allowed), "-f", str(folder))
+    assert code == 0, lines
+
+
 def test_malformed_yaml_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write(tmp_path, "good.yaml", VALID)
     broken = _write(tmp_path, "broken.yaml", "apiVersion: v1\nkind: [unclosed\nmetadata: {}\n")
