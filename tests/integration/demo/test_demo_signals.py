@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "bosa"
+PLATFORM_CONFIG = ROOT / "examples" / "platform-config.yaml"  # allows the ClusterIssuer bosa's route names
 START_SECONDS = 90.0
 STOP_SECONDS = 20.0
 
@@ -29,7 +30,7 @@ class Demo:
     def __init__(self, *args: str) -> None:
         command = [sys.executable, "-c", "import sys; from greenshift.cli import main; sys.exit(main())"]
         self.process = subprocess.Popen(
-            [*command, "demo", *args, "-f", str(EXAMPLES)],
+            [*command, "demo", *args, "-f", str(EXAMPLES), "-f", str(PLATFORM_CONFIG)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
