@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from greenshift.controllers.watches import USAGE_DELAY_SECONDS
 from integration.operator.conftest import (
     OWNER,
     PVCS,
@@ -89,6 +90,8 @@ async def change_fleet(kube: Kube, names: list[str], step: int) -> None:
 
 # The routes of deleted sources, the resources of the deleted (retained) tenant's namespace.
 EXPECTED_REASONS = frozenset({"BackendNotFound", "NoTenant"})
+LAST_TIMER_SECONDS = USAGE_DELAY_SECONDS + 2.0
+"""Longer than the operator's slowest delayed wake (a tenant's usage)."""
 
 
 async def settled(kube: Kube) -> bool:
@@ -132,7 +135,8 @@ async def clean_run(names: list[str]) -> tuple[dict[Any, Body], dict[str, collec
             await eventually(lambda: settled(p.kube), seconds=60, what="the clean run to settle")
             await change_fleet(p.kube, names, step)
         await eventually(lambda: settled(p.kube), seconds=60, what="the clean run to settle")
-        await asyncio.sleep(2)  # a key may wait on a timer (a source in a deleted namespace): no idle()
+        # A key may wait on a timer (a source in a deleted namespace, a tenant's usage): no idle().
+        await asyncio.sleep(LAST_TIMER_SECONDS)
         return await snapshot(p.kube), await children_per_owner(p.kube)
 
 
@@ -202,7 +206,7 @@ async def crashing_run(p: Platform, names: list[str], tmp_path: Path) -> tuple[i
         await operator.start()
         started = time.monotonic()
         await eventually(lambda: settled(p.kube), seconds=120, what="the crashed run to settle")
-        await asyncio.sleep(2)  # let the last operator finish what it may still be doing
+        await asyncio.sleep(LAST_TIMER_SECONDS)  # let the last operator finish what it may still be doing
         return kills, time.monotonic() - started
     finally:
         await operator.stop()
