@@ -414,7 +414,7 @@ def _die_with_parent() -> None:
     """Linux: the component ends when the test run that started it does, even on SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # an API server without etcd ignores SIGTERM for long
 
 
 def _scratch() -> str | None:
