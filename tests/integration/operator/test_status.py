@@ -93,6 +93,7 @@ async def test_refusals_have_the_conditions_too(kube: Kube, operator: Operator) 
 
 async def test_generation_and_transition_times(kube: Kube, operator: Operator) -> None:
     name, ns, host = await three_kinds(kube)
+    await operator.idle()  # the tenant's usage follows its Pods a few seconds later
     before = {
         "tenant": await kube.must_get(TENANTS, None, name),
         "source": await kube.must_get(SOURCES, ns, "docs"),
