@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -190,13 +189,6 @@ async def wait_idle(
             return now
         await asyncio.sleep(interval)
     raise BenchError(f"the {child.name} was still busy after {within:.0f}s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def child_pids(names: tuple[str, ...], marker: str) -> dict[str, int]:

@@ -31,6 +31,7 @@ from fleet import PLATFORM_CONFIG, document_source, fleet, gateway_route, namesp
 from fleetwatch import DeploymentWatch, FleetWatch
 from greenshift.controllers.watches import USAGE_DELAY_SECONDS
 from greenshift.kube import ref_of_kind
+from greenshift.loopback import free_port
 from procs import (
     BIN,
     ROOT,
@@ -39,7 +40,6 @@ from procs import (
     ForeignLoad,
     Processes,
     cpu_seconds,
-    free_port,
     status_kib,
     wait_idle,
 )

@@ -10,7 +10,6 @@ serves the result with Debian's ``/usr/bin/prometheus`` on a free loopback port.
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ import yaml
 
 from greenshift.analytics.rules import INTERVAL, platform_rule_groups, tenant_rule_groups
 from greenshift.config import GatewayMetrics
+from greenshift.loopback import free_port
 
 LATENCY = ((0.05, 0.5), (0.1, 0.8), (0.25, 0.9), (0.5, 1.0), (1.0, 1.0), (2.5, 1.0))
 """Cumulative (bucket bound in seconds, share of requests).
@@ -149,12 +149,6 @@ def _levels(groups: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         done |= {r["record"] for _, r in ready}
         rules = [(g, r) for g, r in rules if (g, r) not in ready]
     return levels
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LocalPrometheus:

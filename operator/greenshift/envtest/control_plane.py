@@ -25,7 +25,6 @@ import pathlib
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -44,6 +43,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from greenshift.loopback import free_port
 
 ASSETS_VARIABLE = "KUBEBUILDER_ASSETS"
 PR_SET_PDEATHSIG = 1
@@ -94,13 +95,6 @@ class User:
 ADMIN = "admin"
 OPERATOR = "greenshift-operator"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ControlPlane:

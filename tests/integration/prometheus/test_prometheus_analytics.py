@@ -21,7 +21,6 @@ from greenshift.analytics.local import (
     LocalPrometheus,
     binaries,
     demo_loads,
-    free_port,
     serving,
 )
 from greenshift.analytics.prometheus import CatalogAnalytics, tenant_request_counts
@@ -30,6 +29,7 @@ from greenshift.commands.catalog import format_table as catalog_table
 from greenshift.commands.usage import with_requests
 from greenshift.config import GatewayMetrics
 from greenshift.loader import is_cluster_object, load_documents
+from greenshift.loopback import free_port
 from greenshift.usage import TenantUsage, format_csv, format_json, format_table, load_rate_card, price
 
 pytestmark = pytest.mark.skipif(
