@@ -61,11 +61,10 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
     }
     live = {k: newest_child(ctx, key, body) for k, body in result.live.items()}
-    status = tenant_status(tenant, namespace, live, usage)
-    wait = quota_grace(live.get(("v1", "ResourceQuota", namespace, QUOTA_NAME)), time.time())
+    wait = quota_grace(_quota(live, namespace), time.time())
     if wait > 0:
         raise Requeue(f"Waiting for the quota controller to take up {QUOTA_NAME}", wait)
-    await write_status(ctx, tenant, status)
+    await write_status(ctx, tenant, tenant_status(tenant, namespace, live, usage))
 
 
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
@@ -117,6 +116,7 @@ def tenant_status(
 ) -> dict[str, Any]:
     """The tenant's status from what exists (pure)."""
     generation = int(tenant["metadata"].get("generation") or 0)
+    quota = _quota(live, namespace)
     if refusal is not None:
         conditions = [refusal, Condition("PoliciesApplied", "False", refusal.reason, "Nothing was applied.")]
     else:
@@ -135,7 +135,6 @@ def tenant_status(
                 "NamespaceReady", "True", "NamespaceActive", f"Namespace {namespace} is active."
             )
         policies = sum(1 for k in live if k[1] == "NetworkPolicy")
-        quota = live.get(("v1", "ResourceQuota", namespace, QUOTA_NAME))
         if quota is not None and not quota_in_force(quota):
             applied = Condition(
                 "PoliciesApplied",
@@ -167,12 +166,15 @@ def tenant_status(
     }
     if refusal is None or refusal.reason not in ("NamespaceNotAllowed", "NamespaceConflict"):
         status["namespace"] = namespace
-    quota = next((b for b in live.values() if b.get("kind") == "ResourceQuota"), None)
     used = ((quota or {}).get("status") or {}).get("used") or {}
     status["usage"] = {**usage, **{k: str(used[k]) for k in USAGE_KEYS if k in used}} if usage else {}
     if not status["usage"]:
         del status["usage"]
     return status
+
+
+def _quota(live: Mapping[tuple[str, str, str, str], Body], namespace: str) -> Body | None:
+    return live.get(("v1", "ResourceQuota", namespace, QUOTA_NAME))
 
 
 def quota_grace(quota: Body | None, now: float) -> float:
