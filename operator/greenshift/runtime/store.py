@@ -12,6 +12,7 @@ the LIST did not hold (and no newer event brought) is deleted. Every accepted ch
 returned as a :class:`Change` carrying the old and the new object, for the event handlers.
 """
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,14 +38,15 @@ def version_of(body: Body | None) -> int:
 
 @dataclass(frozen=True)
 class Change:
-    """One accepted change: ``new`` is None for a deletion; ``old`` is decoded only when read.
-    ``echo``: the change only reports the operator's own write (``own_writes``)."""
+    """One accepted change: ``new`` is None for a deletion; ``old`` is decoded only when read, and
+    once, however many wake rules read it. ``echo``: the change only reports the operator's own
+    write (``own_writes``)."""
 
     new: Body | None
     packed_old: bytes | None
     echo: bool = False
 
-    @property
+    @functools.cached_property
     def old(self) -> Body | None:
         return unpack(self.packed_old) if self.packed_old is not None else None
 
