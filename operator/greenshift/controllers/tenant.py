@@ -5,6 +5,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from greenshift.constants import KIND_SOURCE
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
 from greenshift.controllers.keys import ObjectKey, key_of
@@ -31,6 +32,12 @@ QUOTA_GRACE_SECONDS = 5.0
 """How long a new quota may be waited for before the tenant reports ``QuotaPending``: the quota
 controller takes a new quota up within a second or two, and its status write wakes the tenant at
 once, so a status written meanwhile would be one more write per tenant that nobody reads."""
+USAGE_SETTLE_SECONDS = 30.0
+"""How long after a DocumentSource is created a usage-only status change may wait for its
+connector's Pods: the quota counts a source when it is created and its Pods' requests when the
+ReplicaSet creates them, often more than ``USAGE_DELAY_SECONDS`` later on a busy cluster. Waiting
+for both gives one usage update per new connector instead of two; a connector whose Pods are
+refused (its quota is full) is reported after this bound."""
 
 
 async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
@@ -61,10 +68,70 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
     }
     live = {k: newest_child(ctx, key, body) for k, body in result.live.items()}
-    wait = quota_grace(_quota(live, namespace), time.time())
+    now = time.time()
+    wait = quota_grace(_quota(live, namespace), now)
     if wait > 0:
         raise Requeue(f"Waiting for the quota controller to take up {QUOTA_NAME}", wait)
-    await write_status(ctx, tenant, tenant_status(tenant, namespace, live, usage))
+    status = tenant_status(tenant, namespace, live, usage)
+    if usage_only_change(tenant, status):
+        wait = connectors_starting(_connectors(ctx, namespace), now)
+        if wait > 0:
+            raise Requeue(f"Waiting for new connectors' Pods in {namespace} before reporting usage", wait)
+    await write_status(ctx, tenant, status)
+
+
+def _connectors(ctx: Context, namespace: str) -> list[tuple[Body, Body | None]]:
+    """Each DocumentSource of ``namespace`` with its connector Deployment (None before it exists)."""
+    found = []
+    for key in ctx.dependents(namespace):
+        source = ctx.body(key) if key.kind == KIND_SOURCE else None
+        if source is not None:
+            deployment = next((c for c in ctx.children(key) if c.get("kind") == "Deployment"), None)
+            found.append((source, deployment))
+    return found
+
+
+def usage_only_change(tenant: Body, status: Mapping[str, Any]) -> bool:
+    """Whether ``status`` differs from the tenant's current one in ``usage`` alone (pure)."""
+    current = dict(tenant.get("status") or {})
+    if current == status:
+        return False
+    return {k: v for k, v in current.items() if k != "usage"} == {
+        k: v for k, v in status.items() if k != "usage"
+    }
+
+
+def connectors_starting(connectors: list[tuple[Body, Body | None]], now: float) -> float:
+    """Seconds a usage report should still wait for new connectors' Pods; 0: report now (pure).
+
+    A connector is starting while its source is younger than ``USAGE_SETTLE_SECONDS`` and its
+    Deployment is missing, not yet observed by the Deployment controller, or has fewer Pods than
+    it wants (``status.replicas``, Pods created whatever their phase: what the quota counts).
+    """
+    wait = 0.0
+    for source, deployment in connectors:
+        age = now - _timestamp(source)
+        if age >= USAGE_SETTLE_SECONDS or (deployment is not None and not _deployment_starting(deployment)):
+            continue
+        wait = max(wait, USAGE_SETTLE_SECONDS - age)
+    return wait
+
+
+def _deployment_starting(deployment: Body) -> bool:
+    meta, spec = deployment.get("metadata") or {}, deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    if status.get("observedGeneration", 0) < meta.get("generation", 1):
+        return True
+    return int(status.get("replicas") or 0) < int(spec.get("replicas", 1))
+
+
+def _timestamp(body: Body) -> float:
+    """The object's creation time (epoch seconds); 0 when unknown (so: long ago)."""
+    created = str((body.get("metadata") or {}).get("creationTimestamp") or "")
+    try:
+        return datetime.datetime.fromisoformat(created).timestamp()
+    except ValueError:
+        return 0.0
 
 
 async def _namespace_refusal(ctx: Context, tenant: Body, namespace: str) -> Condition | None:
@@ -181,12 +248,10 @@ def quota_grace(quota: Body | None, now: float) -> float:
     """Seconds still to wait before reporting a new quota that is not in force yet; 0: report now."""
     if quota is None or quota_in_force(quota):
         return 0.0
-    created = str(quota.get("metadata", {}).get("creationTimestamp") or "")
-    try:
-        age = now - datetime.datetime.fromisoformat(created).timestamp()
-    except ValueError:
+    created = _timestamp(quota)
+    if not created:
         return 0.0
-    return max(0.0, QUOTA_GRACE_SECONDS - age)
+    return max(0.0, QUOTA_GRACE_SECONDS - (now - created))
 
 
 def quota_in_force(quota: Body) -> bool:

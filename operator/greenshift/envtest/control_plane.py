@@ -211,6 +211,17 @@ class ControlPlane:
         self._processes.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    @contextlib.contextmanager
+    def paused(self, name: str) -> Iterator[None]:
+        """Hold one component (SIGSTOP) for the block, then let it go on: a controller that lags,
+        as the controller manager of a busy cluster does."""
+        process = next(p for n, p in self._processes if n == name)
+        process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGCONT)
+
     def __enter__(self) -> Self:
         self.start()
         return self

@@ -1,13 +1,16 @@
 """Status as API.md has it: conditions, observedGeneration, lastTransitionTime, fields; no-op resyncs."""
 
+import asyncio
 import re
 from typing import Any
 
 import pytest
 
+from greenshift.controllers.watches import USAGE_DELAY_SECONDS
 from greenshift.envtest import OPERATOR, ControlPlane
 
 from .conftest import (
+    QUOTAS,
     ROUTES,
     SOURCES,
     TENANTS,
@@ -151,3 +154,31 @@ async def test_resync_with_nothing_changed_writes_nothing(
     await operator.resync()
     writes = cluster.writes_by(OPERATOR)[before:]
     assert [(w["verb"], w["objectRef"]) for w in writes] == []
+
+
+async def test_a_new_connector_is_reported_in_one_usage_update(
+    kube: Kube, operator: Operator, cluster: ControlPlane
+) -> None:
+    """The quota counts a source when it is created and its Pods' requests when the ReplicaSet
+    creates them, seconds later on a busy cluster (here: the controller manager held for longer
+    than the tenant's usage delay): the tenant waits for the Pods, then writes its usage once."""
+    name = unique("usage")
+    ns, host = f"wallet-{name}", f"{name}.wallet.example.be"
+    await onboard(kube, name, allowedHosts=[host])
+    await operator.idle()
+    before = len(cluster.writes_by(OPERATOR))
+    with cluster.paused("kube-controller-manager"):
+        await apply_when_possible(kube, source(ns, "docs", connector={"replicas": 2}))
+        await kube.apply(route(ns, "pub", host, "/docs", {"documentSource": {"name": "docs"}}))
+        await asyncio.sleep(USAGE_DELAY_SECONDS + 2)
+    quota = await kube.wait(QUOTAS, ns, "greenshift-quota", lambda q: q["status"]["used"].get("pods") == "2")
+    cpu = quota["status"]["used"]["requests.cpu"]
+    expected = {"documentSources": 1, "gatewayRoutes": 1, "requests.cpu": cpu}
+    await kube.wait(TENANTS, None, name, lambda t: expected.items() <= t["status"].get("usage", {}).items())
+    await operator.idle()
+    status_writes = [
+        w["objectRef"]
+        for w in cluster.writes_by(OPERATOR)[before:]
+        if w["objectRef"].get("resource") == "wallettenants" and w["objectRef"].get("subresource") == "status"
+    ]
+    assert len(status_writes) == 1, status_writes
