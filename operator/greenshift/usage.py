@@ -186,10 +186,19 @@ def _scale_target(hpa: Body) -> tuple[str, str] | None:
     return str((hpa.get("metadata") or {}).get("namespace")), str(target["name"])
 
 
+BILLED_KINDS = (
+    ("apps/v1", "Deployment"),
+    ("v1", "PersistentVolumeClaim"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+)
+"""The child kinds ``usage_report`` reads; it passes over any other."""
+
+
 def usage_report(
     tenants: Iterable[Body], sources: Iterable[Body], routes: Iterable[Body], children: Iterable[Body]
 ) -> list[TenantUsage]:
-    """One row per tenant, sorted by tenant name; ``children`` are the operator's child objects."""
+    """One row per tenant, sorted by tenant name; ``children`` are the operator's child objects
+    (those of ``BILLED_KINDS`` suffice)."""
     by_tenant: dict[str, list[Body]] = {}
     autoscalers: dict[tuple[str, str], Body] = {}
     for child in children:

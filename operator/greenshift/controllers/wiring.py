@@ -36,6 +36,7 @@ from greenshift.runtime.queue import Requeue, WorkQueue
 from greenshift.runtime.reflector import Reflector
 from greenshift.runtime.store import Change
 from greenshift.runtime.watches import Rule, enqueue
+from greenshift.usage import BILLED_KINDS
 from greenshift.web import WebServer, create_app
 
 Body = Mapping[str, Any]
@@ -137,10 +138,10 @@ class Runtime:
             return None
         view = self.view
         return ClusterState(
-            view.resources_of(KIND_TENANT),
-            view.resources_of(KIND_SOURCE),
-            view.resources_of(KIND_ROUTE),
-            view.all_children(),
+            partial(view.resources_of, KIND_TENANT),
+            partial(view.resources_of, KIND_SOURCE),
+            partial(view.resources_of, KIND_ROUTE),
+            partial(view.children_of_kinds, BILLED_KINDS),
         )
 
     async def start(self, settings: kopf.OperatorSettings) -> None:
