@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from greenshift.analytics.rules import INTERVAL, platform_rule_groups, tenant_rule_groups
+from greenshift.child_process import die_with_parent
 from greenshift.config import GatewayMetrics
 from greenshift.loopback import free_port
 
@@ -249,6 +250,7 @@ class LocalPrometheus:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -271,16 +271,21 @@ async def _apply_and_wait(
 async def _serve(
     cluster: DevCluster, serving: asyncio.Event, runtime: Runtime, prometheus: str | None
 ) -> None:
-    """Serve until SIGINT or SIGTERM (which cancel the demo's work, and so this wait)."""
-    path = Path(tempfile.gettempdir()) / "greenshift-demo.kubeconfig"
-    cluster.write_kubeconfig(path)
-    print(f"\nServing. Try:  KUBECONFIG={path} kubectl get greenshift -A")
-    if runtime.web is not None and runtime.web.port:
-        base = f"http://127.0.0.1:{runtime.web.port}"
-        print(f"Service catalog:  {base}/catalog  (and {base}/catalog.json)")
-        print(f"Metrics:          {base}/metrics")
-    if prometheus is not None:
-        print(f"Prometheus:       {prometheus}  (demo data: synthetic gateway traffic)")
-    print("Press Ctrl-C to stop.", flush=True)
-    serving.set()
-    await asyncio.Event().wait()
+    """Serve until SIGINT or SIGTERM (which cancel the demo's work, and so this wait).
+
+    The kubeconfig goes in a private folder of its own, removed when the demo ends: demos run
+    side by side (or by different users) never share or overwrite one.
+    """
+    with tempfile.TemporaryDirectory(prefix="greenshift-demo-") as folder:
+        path = Path(folder) / "kubeconfig"
+        cluster.write_kubeconfig(path)
+        print(f"\nServing. Try:  KUBECONFIG={path} kubectl get greenshift -A")
+        if runtime.web is not None and runtime.web.port:
+            base = f"http://127.0.0.1:{runtime.web.port}"
+            print(f"Service catalog:  {base}/catalog  (and {base}/catalog.json)")
+            print(f"Metrics:          {base}/metrics")
+        if prometheus is not None:
+            print(f"Prometheus:       {prometheus}  (demo data: synthetic gateway traffic)")
+        print("Press Ctrl-C to stop.", flush=True)
+        serving.set()
+        await asyncio.Event().wait()

@@ -16,7 +16,6 @@ counts the operator's own writes on the server side.
 """
 
 import contextlib
-import ctypes
 import datetime
 import ipaddress
 import json
@@ -44,10 +43,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from greenshift.child_process import die_with_parent
 from greenshift.loopback import free_port
 
 ASSETS_VARIABLE = "KUBEBUILDER_ASSETS"
-PR_SET_PDEATHSIG = 1
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -296,7 +295,7 @@ class ControlPlane:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         self._processes.append((name, process))
@@ -413,13 +412,6 @@ class ControlPlane:
         )
         rows = [f'{u.token},{u.name},{u.name},"{",".join(u.groups)}"' for u in self.users.values()]
         (f / "tokens.csv").write_text("\n".join(rows) + "\n")
-
-
-def _die_with_parent() -> None:
-    """Linux: the component ends when the test run that started it does, even on SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # an API server without etcd ignores SIGTERM for long
 
 
 def _scratch() -> str | None:

@@ -111,10 +111,14 @@ def test_keep_stops_on_a_signal(sig: signal.Signals) -> None:
     demo = Demo("--keep")
     try:
         port = int(demo.wait_for(r"embedded Kubernetes API at http://127\.0\.0\.1:(\d+)").group(1))
+        kubeconfig = Path(demo.wait_for(r"KUBECONFIG=(\S+) kubectl").group(1))
         demo.wait_for(r"Press Ctrl-C to stop")
         children = demo.descendants()
         assert _answers(port)
+        assert kubeconfig.is_file()
+        assert kubeconfig.parent.stat().st_mode & 0o077 == 0  # the demo's own folder, private
         assert demo.stop(sig) == 0, "".join(demo.output)
+        assert not kubeconfig.parent.exists()
         assert f"Stopped ({sig.name})." in "".join(demo.output)
         assert "Traceback" not in "".join(demo.output)
         assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
