@@ -162,6 +162,9 @@ class Logging:
     flavor: LoggingFlavor = "none"
     """``openshift-logging``: each tenant gets a ClusterLogForwarder (OpenShift Logging 6) for its
     own namespace's application logs; ``none``: nothing is written."""
+    namespace: str = "openshift-logging"
+    """The platform's logging namespace: the forwarder, its collector and the CA ConfigMap live
+    there; no tenant may have it, and tenants have no rights in it."""
     output: LogOutput = field(default_factory=LogOutput)
 
 
@@ -369,6 +372,8 @@ def _convert(hint: Any, value: Any, where: str, base: Any = None) -> Any:
     return value
 
 
+TENANT_NAMESPACE_PREFIX = "wallet-"
+"""The namespace of a tenant without ``spec.namespace`` is ``wallet-<name>`` (``naming.tenant_namespace``)."""
 HTTP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
@@ -396,6 +401,15 @@ def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
         for key in ("name", "namespace"):
             if key in values and not _DNS_LABEL.match(values[key]):
                 raise ConfigError(f"{_join(where, key)}: must be a DNS-1123 label")
+    if cls is Logging and "namespace" in values:
+        logging_namespace = values["namespace"]
+        if not _DNS_LABEL.match(logging_namespace):
+            raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
+        if logging_namespace.startswith(TENANT_NAMESPACE_PREFIX):
+            raise ConfigError(
+                f"{_join(where, 'namespace')}: {logging_namespace} is a tenant's namespace "
+                f"({TENANT_NAMESPACE_PREFIX}<tenant>): the collector must run where no tenant has rights"
+            )
     if cls is LogTLS and values.get("caBundle") and "-----BEGIN CERTIFICATE-----" not in values["caBundle"]:
         raise ConfigError(
             f"{_join(where, 'caBundle')}: must be PEM certificates (-----BEGIN CERTIFICATE-----)"

@@ -230,15 +230,22 @@ def check_style_guide(
     return problems
 
 
+def platform_namespaces(config: PlatformConfig) -> tuple[str, ...]:
+    """The namespaces of the platform's own that the configuration names: the gateway's, and the
+    logging namespace while the shared log forwarder lives there (docs/logging.md)."""
+    logging = config.logging
+    return (config.gateway.namespace,) + ((logging.namespace,) if logging.flavor != "none" else ())
+
+
 def is_reserved_namespace(namespace: str, config: PlatformConfig) -> bool:
-    """Kubernetes' and OpenShift's own namespaces, and the gateway's: never a tenant's.
+    """Kubernetes' and OpenShift's own namespaces, the gateway's and the logging one: never a tenant's.
 
     The one test of the webhook, ``greenshift validate`` and the operator's reconcile.
     """
     return (
         namespace in RESERVED_NAMESPACES
         or namespace.startswith(RESERVED_PREFIXES)
-        or namespace == config.gateway.namespace
+        or namespace in platform_namespaces(config)
     )
 
 
@@ -246,7 +253,7 @@ def check_wallet_tenant(tenant: dict[str, Any], config: PlatformConfig) -> list[
     """A tenant's namespace is not one the platform or Kubernetes itself uses."""
     namespace = tenant_namespace(tenant)
     if is_reserved_namespace(namespace, config):
-        reserved = (*RESERVED_NAMESPACES, config.gateway.namespace)
+        reserved = (*RESERVED_NAMESPACES, *platform_namespaces(config))
         return [
             Problem(
                 "spec.namespace",

@@ -10,6 +10,7 @@ from greenshift.config import ConfigError, PlatformConfig, parse_platform_config
 from greenshift.render.logging import CA_CONFIGMAP, FORWARDER_NAME, forwarder_spec, render_tenant_logging
 from greenshift.render.tenant import render_tenant
 from greenshift.schemas import with_defaults
+from greenshift.validation.rules import check_wallet_tenant, is_reserved_namespace
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -159,3 +160,34 @@ def test_the_operators_configmaps_do_not_eat_the_tenants_allowance() -> None:
     both = {"logging": with_ca, "monitoring": {"prometheusOperator": True}}
     assert configmaps(parse_platform_config(both)) == "32"
     assert configmaps(config(flavor="openshift-logging")) == "30"  # no CA: no ConfigMap
+
+
+def test_the_logging_namespace() -> None:
+    assert parse_platform_config({}).logging.namespace == "openshift-logging"
+    assert config(namespace="platform-logs").logging.namespace == "platform-logs"
+
+
+@pytest.mark.parametrize(
+    ("logging", "message"),
+    [
+        ({"namespace": ""}, "logging.namespace: must be a DNS-1123 label"),
+        ({"namespace": "Platform_Logs"}, "logging.namespace: must be a DNS-1123 label"),
+        ({"namespace": "x" * 64}, "logging.namespace: must be a DNS-1123 label"),
+        ({"namespace": 3}, "logging.namespace: must be a string"),
+        ({"namespace": "wallet-logs"}, "logging.namespace: wallet-logs is a tenant's namespace"),
+    ],
+)
+def test_bad_logging_namespaces_are_refused(logging: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        config(**logging)
+
+
+def test_no_tenant_may_have_the_logging_namespace() -> None:
+    """With logging on, the logging namespace is reserved like the gateway's: the webhook,
+    greenshift validate and the reconcile refuse a tenant that names it."""
+    on = config(flavor="openshift-logging", namespace="platform-logs")
+    assert is_reserved_namespace("platform-logs", on)
+    assert not is_reserved_namespace("platform-logs", config(namespace="platform-logs"))  # logging off
+    problems = check_wallet_tenant(tenant(namespace="platform-logs"), on)
+    assert [p.reason for p in problems] == ["NamespaceNotAllowed"]
+    assert "platform-logs" in problems[0].message
