@@ -134,11 +134,11 @@ class LokiStackRef:
 
 @dataclass(frozen=True)
 class LogTLS:
-    """How each tenant's forwarder checks the central store (docs/logging.md)."""
+    """How the tenants' forwarder checks the central store (docs/logging.md)."""
 
     caBundle: str = ""
     """PEM certificates the store's certificate must chain to; empty: the forwarder's default
-    trust (the cluster's service CA for a LokiStack). Copied into each tenant namespace as the
+    trust (the cluster's service CA for a LokiStack). Copied into the logging namespace as the
     ConfigMap ``greenshift-logging-ca``."""
     securityProfile: TLSProfile = "Intermediate"
 
@@ -157,11 +157,11 @@ class LogOutput:
 
 @dataclass(frozen=True)
 class Logging:
-    """Centralized logging per tenant (docs/logging.md)."""
+    """Centralized logging of the tenants' application logs (docs/logging.md)."""
 
     flavor: LoggingFlavor = "none"
-    """``openshift-logging``: each tenant gets a ClusterLogForwarder (OpenShift Logging 6) for its
-    own namespace's application logs; ``none``: nothing is written."""
+    """``openshift-logging``: one ClusterLogForwarder (OpenShift Logging 6) in ``namespace``, with a
+    pipeline per tenant for that tenant's namespace's application logs; ``none``: nothing is written."""
     namespace: str = "openshift-logging"
     """The platform's logging namespace: the forwarder, its collector and the CA ConfigMap live
     there; no tenant may have it, and tenants have no rights in it."""

@@ -84,6 +84,9 @@ class ClusterView:
     services: Store = field(default_factory=lambda: Store({"owner": owners}, compress=False))
     namespaces: Store = field(default_factory=lambda: Store({"owner": owners}, compress=False))
     children: dict[ResourceRef, Store] = field(default_factory=dict)
+    singletons: list[ObjectKey] = field(default_factory=list)
+    """Keys reconciled without a resource of their own (the shared log forwarder): every resync
+    queues them too."""
 
     def child_stores(self) -> list[Store]:
         return [self.services, self.namespaces, *self.children.values()]
@@ -97,7 +100,8 @@ class ClusterView:
         return self.children.get(ref)
 
     def resource_keys(self) -> list[ObjectKey]:
-        return [ObjectKey(kind, ns, name) for kind, store in self.resources.items() for ns, name in store]
+        keys = [ObjectKey(kind, ns, name) for kind, store in self.resources.items() for ns, name in store]
+        return keys + self.singletons
 
     def resource(self, key: ObjectKey) -> Body | None:
         return self.resources[key.kind].get((key.namespace, key.name))

@@ -1,8 +1,11 @@
-"""Object keys: how the queue, the indexes and the children name a Greenshift resource."""
+"""Object keys: how the queue, the indexes and the children name a Greenshift resource (or the one
+shared log forwarder, which has no resource of its own)."""
 
 from typing import Any, NamedTuple
 
+from greenshift.config import PlatformConfig
 from greenshift.constants import GROUP
+from greenshift.render.logging import FORWARDER_NAME
 
 OWNER_ANNOTATION = f"{GROUP}/owner"
 
@@ -44,3 +47,16 @@ def owner_of(child: Any) -> ObjectKey | None:
     if owner is None or (owner.namespace and owner.namespace != (meta.get("namespace") or "")):
         return None
     return owner
+
+
+KIND_LOG_FORWARDER = "ClusterLogForwarder"
+"""The queue's kind for the one shared log forwarder, a singleton the operator keeps without a
+custom resource of its own (``controllers.logforwarder``)."""
+
+
+def log_forwarder_key(config: PlatformConfig) -> ObjectKey | None:
+    """The key of the shared log forwarder (its namespace and name), None without logging: its
+    children (the forwarder, the CA ConfigMap) name it as their owner, so that their drift wakes it."""
+    if config.logging.flavor != "openshift-logging":
+        return None
+    return ObjectKey(KIND_LOG_FORWARDER, config.logging.namespace, FORWARDER_NAME)

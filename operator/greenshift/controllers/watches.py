@@ -9,12 +9,13 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT
+from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LABEL
 from greenshift.controllers.context import Context
 from greenshift.controllers.indexes import route_claim
-from greenshift.controllers.keys import ObjectKey, key_of, owner_of
+from greenshift.controllers.keys import ObjectKey, key_of, log_forwarder_key, owner_of
 from greenshift.controllers.tenant import quota_in_force
 from greenshift.naming import tenant_namespace
+from greenshift.render.logging import LoggedTenant, logged_tenant
 from greenshift.runtime.store import Change
 from greenshift.runtime.watches import Rule
 
@@ -26,6 +27,10 @@ and the quota controller's count of what runs (``status.used``, which moves Pod 
 connectors start). One delay for both, the earliest pending wake winning, gathers a GitOps sync
 that applies several resources and the Pods they start into one status write, not one per
 resource and per Pod."""
+LOG_FORWARDER_DELAY_SECONDS = 2.0
+"""The shared log forwarder holds every tenant: one delay gathers a burst of tenants (a GitOps
+sync onboarding many, each tenant's Namespace that follows) into one write of it, not one per
+tenant. Its drift is repaired at once (``owner``)."""
 
 
 def unseen(body: Body) -> bool:
@@ -137,11 +142,44 @@ def _without_usage(quota: Body) -> Body:
     return {**quota, "metadata": kept, "status": (quota.get("status") or {}).get("hard")}
 
 
+def _logged(body: Body | None) -> LoggedTenant | None:
+    """What the shared log forwarder says of a tenant; None for none (absent or being deleted)."""
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    return logged_tenant(body)
+
+
+def log_forwarder_of_tenant(ctx: Context, change: Change) -> Keys:
+    """A tenant that came, went (or is being deleted), or whose agency, tier or namespace changed:
+    the shared log forwarder (``LOG_FORWARDER_DELAY_SECONDS``)."""
+    key = log_forwarder_key(ctx.config)
+    if key is None or _logged(change.new) == _logged(change.old):
+        return []
+    return [key]
+
+
+def _tenant_label(body: Body | None) -> str | None:
+    return None if body is None else (body["metadata"].get("labels") or {}).get(TENANT_LABEL)
+
+
+def log_forwarder_of_namespace(ctx: Context, change: Change) -> Keys:
+    """A Namespace that became a tenant's (the operator made it: only then are its logs shipped),
+    stopped being one, or went: the shared log forwarder (``LOG_FORWARDER_DELAY_SECONDS``). Even
+    the echo of the operator's own write: the tenant's reconcile made it, not the forwarder's."""
+    key = log_forwarder_key(ctx.config)
+    if key is None or _tenant_label(change.new) == _tenant_label(change.old):
+        return []
+    return [key]
+
+
 def resource_rules(ctx: Context) -> dict[str, list[Rule[ObjectKey]]]:
     """The rules of the custom resources' changes, by kind."""
     usage = Rule(partial(tenant_usage, ctx), USAGE_DELAY_SECONDS)
+    tenant = [Rule(partial(itself, ctx)), Rule(partial(tenant_dependents, ctx))]
+    if log_forwarder_key(ctx.config) is not None:
+        tenant.append(Rule(partial(log_forwarder_of_tenant, ctx), LOG_FORWARDER_DELAY_SECONDS))
     return {
-        KIND_TENANT: [Rule(partial(itself, ctx)), Rule(partial(tenant_dependents, ctx))],
+        KIND_TENANT: tenant,
         KIND_SOURCE: [Rule(partial(itself, ctx)), usage, Rule(partial(routes_to_source, ctx))],
         KIND_ROUTE: [Rule(partial(itself, ctx)), usage, Rule(partial(other_claimants, ctx))],
     }
@@ -152,5 +190,14 @@ def service_rules(ctx: Context) -> list[Rule[ObjectKey]]:
 
 
 def child_rules(ctx: Context) -> list[Rule[ObjectKey]]:
-    """Namespaces and every other child kind."""
+    """Every child kind but Services (and Namespaces, which add a rule: ``namespace_rules``). The
+    shared log forwarder and its CA ConfigMap wake it through ``owner`` too: they name it."""
     return [Rule(partial(owner, ctx)), Rule(partial(quota_usage, ctx), USAGE_DELAY_SECONDS)]
+
+
+def namespace_rules(ctx: Context) -> list[Rule[ObjectKey]]:
+    """Namespaces: children (their tenant's), and with logging, what the shared forwarder ships."""
+    rules = child_rules(ctx)
+    if log_forwarder_key(ctx.config) is not None:
+        rules.append(Rule(partial(log_forwarder_of_namespace, ctx), LOG_FORWARDER_DELAY_SECONDS))
+    return rules

@@ -24,7 +24,8 @@ from greenshift.controllers.context import Context
 from greenshift.controllers.documentsource import reconcile_document_source
 from greenshift.controllers.gatewayroute import reconcile_gateway_route
 from greenshift.controllers.indexes import NAMESPACES, SERVICES, ClusterView, child_store
-from greenshift.controllers.keys import ObjectKey
+from greenshift.controllers.keys import KIND_LOG_FORWARDER, ObjectKey, log_forwarder_key
+from greenshift.controllers.logforwarder import reconcile_log_forwarder
 from greenshift.controllers.tenant import reconcile_tenant
 from greenshift.kube import ROUTES, SOURCES, TENANTS, KubeClient, ResourceRef, TemporaryApiError, ref_of_kind
 from greenshift.kube.client import Login
@@ -50,6 +51,7 @@ RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
     KIND_TENANT: reconcile_tenant,
     KIND_SOURCE: reconcile_document_source,
     KIND_ROUTE: reconcile_gateway_route,
+    KIND_LOG_FORWARDER: reconcile_log_forwarder,  # the one shared log forwarder (docs/logging.md)
 }
 
 
@@ -78,10 +80,25 @@ def child_resources(config: PlatformConfig) -> list[ResourceRef]:
         kinds.append(("monitoring.coreos.com/v1", "PrometheusRule"))  # the tenants' analytics
     if config.certificates.certManager:
         kinds.append(("cert-manager.io/v1", "Certificate"))
-    if config.logging.flavor == "openshift-logging":  # the tenants' log forwarders (docs/logging.md)
-        kinds.append(("v1", "ServiceAccount"))
+    if config.logging.flavor == "openshift-logging":  # the shared log forwarder (docs/logging.md)
         kinds.append(("observability.openshift.io/v1", "ClusterLogForwarder"))
     return [ref_of_kind(api, kind) for api, kind in kinds]
+
+
+FORWARDERS = ref_of_kind("observability.openshift.io/v1", "ClusterLogForwarder")
+
+
+def child_namespaces(ref: ResourceRef, config: PlatformConfig) -> list[str | None]:
+    """Where a child kind is watched: everywhere (``[None]``), but ClusterLogForwarders only in the
+    logging namespace (the operator has no rights on them anywhere else: deploy/logging/)."""
+    return [config.logging.namespace] if ref == FORWARDERS else [None]
+
+
+def singleton_keys(config: PlatformConfig) -> list[ObjectKey]:
+    """The keys reconciled without a resource of their own, queued by every resync: the shared
+    log forwarder's, with logging."""
+    key = log_forwarder_key(config)
+    return [key] if key is not None else []
 
 
 @dataclass
@@ -108,6 +125,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.metrics = OperatorMetrics(self.state, lambda: self.leading)
+        self.view.singletons = singleton_keys(self.config)
         self.manager = Manager(
             self._reconcile, self.view.resource_keys, workers=self.workers, resync_seconds=self.resync_seconds
         )
@@ -174,13 +192,19 @@ class Runtime:
             reflect(
                 SERVICES, self.view.services, self._through(watches.service_rules(ctx)), namespaces=namespaces
             ),
-            reflect(NAMESPACES, self.view.namespaces, self._through(watches.child_rules(ctx))),
+            reflect(NAMESPACES, self.view.namespaces, self._through(watches.namespace_rules(ctx))),
         ]
         for ref in child_resources(self.config):
             if ref != NAMESPACES:  # watched whole, above
                 store = self.view.children.setdefault(ref, child_store())
                 reflectors.append(
-                    reflect(ref, store, self._through(watches.child_rules(ctx)), selector=SELECTOR)
+                    reflect(
+                        ref,
+                        store,
+                        self._through(watches.child_rules(ctx)),
+                        selector=SELECTOR,
+                        namespaces=child_namespaces(ref, self.config),
+                    )
                 )
         return reflectors
 

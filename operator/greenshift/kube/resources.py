@@ -66,7 +66,6 @@ KNOWN: tuple[ResourceRef, ...] = (
     ResourceRef("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", True),
     ResourceRef("route.openshift.io", "v1", "routes", "Route", True),
     ResourceRef("cert-manager.io", "v1", "certificates", "Certificate", True),
-    ResourceRef("", "v1", "serviceaccounts", "ServiceAccount", True),
     ResourceRef("observability.openshift.io", "v1", "clusterlogforwarders", "ClusterLogForwarder", True),
     ResourceRef("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False),
     ResourceRef("coordination.k8s.io", "v1", "leases", "Lease", True),

@@ -1,44 +1,114 @@
-"""Centralized logging per tenant (OpenShift Logging 6; docs/logging.md).
+"""Centralized logging: one shared forwarder for every tenant (OpenShift Logging 6; docs/logging.md).
 
-With ``logging.flavor: openshift-logging``, each WalletTenant gets in its namespace:
+With ``logging.flavor: openshift-logging`` the operator keeps, in the platform's logging namespace
+(``logging.namespace``), one ClusterLogForwarder ``greenshift-tenants``
+(``observability.openshift.io/v1``), rendered here from the list of tenants:
 
-- ServiceAccount ``greenshift-log-collector`` (no token mounted in any pod);
-- RoleBinding ``greenshift-log-collector``: that account to the logging operator's ClusterRole
-  ``collect-application-logs``, in the tenant's namespace only (a RoleBinding: nothing
-  cluster-wide);
-- ConfigMap ``greenshift-logging-ca`` (only with ``logging.output.tls.caBundle``): the CA the
-  forwarder checks the central store with;
-- ClusterLogForwarder ``greenshift-logs`` (``observability.openshift.io/v1``, namespaced): one
-  application input restricted to the tenant's namespace, a filter that adds the labels
-  ``tenant``, ``agency`` and ``tier`` to every record, and one output: the platform's store.
+- ``serviceAccount: greenshift-log-collector``, which the platform team installs with
+  ``greenshift install`` (deploy/logging/): bound cluster-wide to ``collect-application-logs``
+  (and, for a LokiStack, ``logging-collector-logs-writer``), as Red Hat's documentation binds it;
+- per tenant, sorted by name: an input ``tenant-<name>`` (type application, that tenant's
+  namespace only), a filter ``labels-<name>`` (the labels ``tenant``, ``agency`` and ``tier`` on
+  every record) and a pipeline ``tenant-<name>`` from the input through the filter to the output;
+- one output ``central-store``: the platform's store, with the TLS settings;
+- with ``logging.output.tls.caBundle``, the ConfigMap ``greenshift-logging-ca`` beside it (the CA
+  the output checks the store with).
 
-``none`` (the default) renders nothing. Suspension changes nothing here: a suspended tenant's
-pods are gone, its forwarder stays (it ships whatever still runs, and is ready when resumed).
+One forwarder means one collector DaemonSet for all tenants, in a namespace of the platform's
+(the collector needs host paths, which the tenants' Pod Security ``restricted`` refuses). No
+tenant: nothing (the CRD needs at least one pipeline), so the operator deletes the forwarder.
+Suspension changes nothing here: a suspended tenant's pipeline stays (its pods are gone; it
+ships whatever still runs, and is ready when the tenant resumes).
 """
 
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from greenshift.config import LogOutput, PlatformConfig
+from greenshift.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from greenshift.naming import tenant_namespace
-from greenshift.render.common import Manifest, labels, metadata, render_template
+from greenshift.render.common import (
+    COMPONENT_LABEL,
+    INSTANCE_LABEL,
+    NAME_LABEL,
+    PART_OF_LABEL,
+    Manifest,
+    metadata,
+    render_template,
+)
 
-FORWARDER_NAME = "greenshift-logs"
+FORWARDER_KIND = "ClusterLogForwarder"
+FORWARDER_API_VERSION = "observability.openshift.io/v1"
+FORWARDER_NAME = "greenshift-tenants"
 SERVICE_ACCOUNT = "greenshift-log-collector"
-BINDING_NAME = "greenshift-log-collector"
+"""The collector's ServiceAccount in the logging namespace: the platform team's (deploy/logging/)."""
 COLLECT_ROLE = "collect-application-logs"
 """The ClusterRole the logging operator ships for collecting application logs."""
+WRITER_ROLE = "logging-collector-logs-writer"
+"""The ClusterRole the LokiStack gateway checks before it accepts the collector's writes."""
 CA_CONFIGMAP = "greenshift-logging-ca"
 CA_KEY = "ca-bundle.crt"
-INPUT_NAME = "tenant-application"
-FILTER_NAME = "tenant-labels"
 OUTPUT_NAME = "central-store"
-PIPELINE_NAME = "tenant-to-central-store"
+INPUT_PREFIX = "tenant-"
+FILTER_PREFIX = "labels-"
+PIPELINE_PREFIX = "tenant-"
 TIER_LABEL_KEY = "openshift.labels.tier"
 """A LokiStack stream label (low cardinality: one per tier), so retention can differ by tier."""
+SYSLOG_APP_NAME = '{.openshift.labels.tenant||"greenshift"}'
+"""The syslog APP-NAME: the record's tenant (a template of the forwarder; the fallback never applies)."""
+ENTRIES_PER_TENANT = 3
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def forwarder_spec(tenant: str, agency: str, tier: str, namespace: str, output: LogOutput) -> dict[str, Any]:
-    """The ClusterLogForwarder's spec for one tenant (pure)."""
+@dataclass(frozen=True, order=True)
+class LoggedTenant:
+    """What the forwarder needs of one tenant."""
+
+    name: str
+    agency: str
+    tier: str
+    namespace: str
+
+
+def logged_tenant(tenant: Mapping[str, Any]) -> LoggedTenant:
+    """The facts of a WalletTenant (as the API server holds it, with its defaults) the forwarder uses."""
+    spec = tenant.get("spec") or {}
+    return LoggedTenant(
+        name=str(tenant["metadata"]["name"]),
+        agency=str(spec.get("agency", "")),
+        tier=str(spec.get("tier") or "standard"),
+        namespace=tenant_namespace(tenant),
+    )
+
+
+def entry_suffix(name: str) -> str:
+    """What follows the prefixes in a tenant's input, filter and pipeline names.
+
+    The CRD wants ``^[a-z][a-z0-9-]*[a-z0-9]$`` (no length limit): a tenant name that is a DNS
+    label (every tenant without ``spec.namespace``) is used as it is, after a prefix that starts
+    with a letter. A name with dots (a DNS subdomain, allowed with ``spec.namespace``) has them
+    turned into ``-`` and its hash appended, so that ``a.b`` and ``a-b`` stay apart.
+    """
+    if _DNS_LABEL.match(name):
+        return name
+    return f"{name.replace('.', '-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def forwarder_entries(tenants: Iterable[LoggedTenant]) -> list[tuple[str, LoggedTenant]]:
+    """(suffix, tenant) for each tenant, sorted by tenant name; a tenant whose suffix an earlier
+    one already has (only a name made to collide with another's hashed name can) is left out."""
+    entries: dict[str, LoggedTenant] = {}
+    for tenant in sorted(set(tenants)):
+        entries.setdefault(entry_suffix(tenant.name), tenant)
+    return list(entries.items())
+
+
+def output_spec(output: LogOutput) -> dict[str, Any]:
+    """The one output: the platform's central store, over TLS."""
     tls: dict[str, Any] = {"securityProfile": {"type": output.tls.securityProfile}}
     if output.tls.caBundle:
         tls["ca"] = {"configMapName": CA_CONFIGMAP, "key": CA_KEY}
@@ -55,70 +125,70 @@ def forwarder_spec(tenant: str, agency: str, tier: str, namespace: str, output: 
         store["syslog"] = {
             "url": output.url,
             "rfc": output.syslogRFC,
-            "appName": tenant,
+            "appName": SYSLOG_APP_NAME,
             "enrichment": "KubernetesMinimal",
         }
+    return store
+
+
+def forwarder_spec(tenants: Iterable[LoggedTenant], output: LogOutput) -> dict[str, Any]:
+    """The shared ClusterLogForwarder's spec (pure): three entries per tenant, sorted by name."""
+    entries = forwarder_entries(tenants)
     return {
         "managementState": "Managed",
         "serviceAccount": {"name": SERVICE_ACCOUNT},
         "inputs": [
             {
-                "name": INPUT_NAME,
+                "name": INPUT_PREFIX + suffix,
                 "type": "application",
-                "application": {"includes": [{"namespace": namespace}]},
+                "application": {"includes": [{"namespace": tenant.namespace}]},
             }
+            for suffix, tenant in entries
         ],
         "filters": [
             {
-                "name": FILTER_NAME,
+                "name": FILTER_PREFIX + suffix,
                 "type": "openshiftLabels",
-                "openshiftLabels": {"tenant": tenant, "agency": agency, "tier": tier},
+                "openshiftLabels": {"tenant": tenant.name, "agency": tenant.agency, "tier": tenant.tier},
             }
+            for suffix, tenant in entries
         ],
-        "outputs": [store],
+        "outputs": [output_spec(output)],
         "pipelines": [
             {
-                "name": PIPELINE_NAME,
-                "inputRefs": [INPUT_NAME],
-                "filterRefs": [FILTER_NAME],
+                "name": PIPELINE_PREFIX + suffix,
+                "inputRefs": [INPUT_PREFIX + suffix],
+                "filterRefs": [FILTER_PREFIX + suffix],
                 "outputRefs": [OUTPUT_NAME],
             }
+            for suffix, _ in entries
         ],
     }
 
 
-def render_tenant_logging(tenant: Manifest, config: PlatformConfig) -> list[Manifest]:
-    """The tenant's logging children in apply order; none unless ``logging.flavor`` is openshift-logging.
+def forwarder_labels() -> dict[str, str]:
+    """Managed by the operator, part of Greenshift; no tenant's (it is every tenant's)."""
+    return {
+        MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+        NAME_LABEL: "greenshift-logging",
+        INSTANCE_LABEL: FORWARDER_NAME,
+        COMPONENT_LABEL: "logging",
+        PART_OF_LABEL: "greenshift",
+    }
 
-    ``tenant`` has its CRD defaults filled in (as in ``render_tenant``).
-    """
+
+def render_log_forwarder(tenants: Iterable[LoggedTenant], config: PlatformConfig) -> list[Manifest]:
+    """The shared forwarder and its CA ConfigMap, in apply order (pure); none unless
+    ``logging.flavor`` is openshift-logging and there is at least one tenant."""
     logging = config.logging
-    if logging.flavor != "openshift-logging":
+    tenants = list(tenants)
+    if logging.flavor != "openshift-logging" or not tenants:
         return []
-    name = str(tenant["metadata"]["name"])
-    spec = tenant["spec"]
-    namespace = tenant_namespace(tenant)
 
-    def meta(child: str) -> dict[str, Any]:
-        child_labels = labels(tenant, name="greenshift-tenant", instance=name, component="logging")
-        return metadata(child, namespace=namespace, labels=child_labels, owner=tenant)
+    def meta(name: str) -> dict[str, Any]:
+        return metadata(name, namespace=logging.namespace, labels=forwarder_labels())
 
-    children = [
-        render_template(
-            "logging/serviceaccount.yaml.j2",
-            api_version="v1",
-            kind="ServiceAccount",
-            metadata=meta(SERVICE_ACCOUNT),
-        ),
-        render_template(
-            "logging/rolebinding.yaml.j2",
-            api_version="rbac.authorization.k8s.io/v1",
-            kind="RoleBinding",
-            metadata=meta(BINDING_NAME),
-            cluster_role=COLLECT_ROLE,
-            service_account=SERVICE_ACCOUNT,
-        ),
-    ]
+    children = []
     if logging.output.tls.caBundle:
         children.append(
             render_template(
@@ -129,14 +199,13 @@ def render_tenant_logging(tenant: Manifest, config: PlatformConfig) -> list[Mani
                 data={CA_KEY: logging.output.tls.caBundle},
             )
         )
-    forwarder = forwarder_spec(name, str(spec["agency"]), str(spec["tier"]), namespace, logging.output)
     children.append(
         render_template(
             "logging/clusterlogforwarder.yaml.j2",
-            api_version="observability.openshift.io/v1",
-            kind="ClusterLogForwarder",
+            api_version=FORWARDER_API_VERSION,
+            kind=FORWARDER_KIND,
             metadata=meta(FORWARDER_NAME),
-            spec=forwarder,
+            spec=forwarder_spec(tenants, logging.output),
         )
     )
     return children

@@ -8,7 +8,6 @@ from greenshift.config import OPENSHIFT_INGRESS_POLICY_GROUP, PlatformConfig, Ti
 from greenshift.naming import tenant_namespace
 from greenshift.render.analytics import render_tenant_analytics
 from greenshift.render.common import Manifest, labels, metadata, render_template
-from greenshift.render.logging import render_tenant_logging
 from greenshift.schemas import with_defaults
 
 QUOTA_NAME = "greenshift-quota"
@@ -46,12 +45,9 @@ def scaled(quantity: str, factor: int) -> str:
 
 
 def operator_configmaps(config: PlatformConfig) -> int:
-    """The tenant-level ConfigMaps the operator makes: the dashboard, the logging CA (if any)."""
-    dashboard = 1 if config.monitoring.prometheusOperator else 0
-    logging_ca = (
-        1 if config.logging.flavor == "openshift-logging" and config.logging.output.tls.caBundle else 0
-    )
-    return dashboard + logging_ca
+    """The tenant-level ConfigMaps the operator makes: the dashboard (the logging CA is in the
+    logging namespace: docs/logging.md)."""
+    return 1 if config.monitoring.prometheusOperator else 0
 
 
 def quota_hard(spec: Manifest, tier: Tier, own_configmaps: int = 0) -> dict[str, str]:
@@ -185,4 +181,4 @@ def render_tenant(tenant: Manifest, config: PlatformConfig, *, defaulted: bool =
         for binding, role, subjects in bindings
         if subjects
     ]
-    return children + render_tenant_analytics(tenant, config) + render_tenant_logging(tenant, config)
+    return children + render_tenant_analytics(tenant, config)

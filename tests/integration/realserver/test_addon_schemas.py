@@ -44,6 +44,7 @@ from greenshift.kube.resources import ResourceRef
 from greenshift.loader import load_documents
 from greenshift.render import render_document_source, render_gateway_route, render_resources, render_tenant
 from greenshift.render.analytics import render_platform_analytics
+from greenshift.render.logging import FORWARDER_NAME
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "render"))  # the render tests' samples
@@ -87,7 +88,6 @@ ALL_FLAVORS_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
     ("cert-manager.io/v1", "Certificate"),
-    ("v1", "ServiceAccount"),
     ("observability.openshift.io/v1", "ClusterLogForwarder"),
 }
 Manifest = dict[str, Any]
@@ -289,6 +289,8 @@ def example_children(flavor: str, platform: str) -> list[Manifest]:
 def stamped(child: Manifest) -> Manifest:
     """The child as the operator applies it: with its owner and applied-hash annotations."""
     labels = child["metadata"]["labels"]
+    if labels["app.kubernetes.io/name"] == "greenshift-logging":  # the shared log forwarder's
+        return stamp(child, ObjectKey("ClusterLogForwarder", child["metadata"]["namespace"], FORWARDER_NAME))
     kind = OWNER_KINDS[labels["app.kubernetes.io/name"]]
     namespace = "" if kind == "WalletTenant" else child["metadata"]["namespace"]
     return stamp(child, ObjectKey(kind, namespace, labels["app.kubernetes.io/instance"]))

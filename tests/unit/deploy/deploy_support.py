@@ -30,6 +30,13 @@ def deploy_objects() -> list[Manifest]:
     ]
 
 
+def logging_objects() -> list[Manifest]:
+    """deploy/logging/: what centralized logging adds in the logging namespace (docs/logging.md)."""
+    folder = DEPLOY / "logging"
+    listed = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))["resources"]
+    return [doc for name in listed for doc in load(folder / name)]
+
+
 def every_config_children() -> set[tuple[str, str]]:
     """(group, plural) of every child kind of every gateway flavor, with every add-on on."""
     found: set[tuple[str, str]] = set()

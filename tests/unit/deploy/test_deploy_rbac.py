@@ -4,14 +4,27 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from deploy_support import DEPLOY, deploy_objects, known_resources, load, operator_needs
+from deploy_support import (
+    CHILD_VERBS,
+    DEPLOY,
+    deploy_objects,
+    known_resources,
+    load,
+    logging_objects,
+    operator_needs,
+)
 
 Rule = dict[str, Any]
 
 
 def operator_rules() -> list[Rule]:
-    """Every rule bound to the operator's service account: its ClusterRoles and its one Role."""
-    objects = [*deploy_objects(), *load(DEPLOY / "self-managed" / "webhook-clusterrole.yaml")]
+    """Every rule bound to the operator's service account: its ClusterRoles and its Roles (leader
+    election in its own namespace, log forwarders in the logging namespace)."""
+    objects = [
+        *deploy_objects(),
+        *load(DEPLOY / "self-managed" / "webhook-clusterrole.yaml"),
+        *logging_objects(),
+    ]
     bound = {
         (obj["roleRef"]["kind"], obj["roleRef"]["name"])
         for obj in objects
@@ -22,6 +35,7 @@ def operator_rules() -> list[Rule]:
         ("ClusterRole", "greenshift-operator"),
         ("ClusterRole", "greenshift-operator-webhook"),
         ("Role", "greenshift-operator-leader-election"),
+        ("Role", "greenshift-operator-logging"),
     }
     return [
         rule for obj in objects if (obj["kind"], obj["metadata"]["name"]) in bound for rule in obj["rules"]
@@ -63,8 +77,38 @@ def test_bind_only_on_the_tenants_cluster_roles_by_name() -> None:
     assert binds
     for group, resource, _, names in binds:
         assert (group, resource) == ("rbac.authorization.k8s.io", "clusterroles")
-        # the owners', the viewers' and the log collector's (docs/logging.md)
-        assert sorted(names) == ["collect-application-logs", "greenshift-tenant-admin", "view"]
+        # the owners' and the viewers' (the log collector's bindings are the install's: deploy/logging/)
+        assert sorted(names) == ["greenshift-tenant-admin", "view"]
+
+
+def test_log_forwarders_only_in_the_logging_namespace() -> None:
+    """The operator keeps one forwarder, in the logging namespace: a Role there, nothing
+    cluster-wide (a right on forwarders everywhere could ship any namespace's logs); and no
+    ServiceAccounts any more (the collector's is the install's)."""
+    operators = [*deploy_objects(), *load(DEPLOY / "self-managed" / "webhook-clusterrole.yaml")]
+    cluster_wide = [
+        rule
+        for obj in operators
+        if obj["kind"] == "ClusterRole" and obj["metadata"]["name"].startswith("greenshift-operator")
+        for rule in obj["rules"]
+    ]
+    assert cluster_wide
+    assert all("observability.openshift.io" not in rule["apiGroups"] for rule in cluster_wide)
+    assert [g for g in grants(operator_rules()) if g[1] == "serviceaccounts"] == []
+    role = next(o for o in logging_objects() if o["kind"] == "Role")
+    binding = next(o for o in logging_objects() if o["kind"] == "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "openshift-logging"
+    assert {(g, r, v) for g, r, v, _ in grants(role["rules"])} == {
+        ("observability.openshift.io", "clusterlogforwarders", verb) for verb in CHILD_VERBS
+    }
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "greenshift-operator-logging",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "greenshift-operator", "namespace": "greenshift-system"}
+    ]
 
 
 def test_no_secrets_at_all() -> None:

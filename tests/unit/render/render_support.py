@@ -12,6 +12,7 @@ import kubernetes_validate
 
 from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.render import render_document_source, render_gateway_route, render_tenant
+from greenshift.render.logging import logged_tenant, render_log_forwarder
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -160,8 +161,9 @@ def sample_routes() -> list[Manifest]:
 
 
 def render_samples(cfg: PlatformConfig) -> list[Manifest]:
-    """The children of every sample tenant, source and route (as live objects, with a uid) under ``cfg``."""
-    objects: list[Manifest] = []
+    """The children of every sample tenant, source and route (as live objects, with a uid) under
+    ``cfg``, and the shared log forwarder of the sample tenants (with logging on)."""
+    objects: list[Manifest] = render_log_forwarder([logged_tenant(t) for t in sample_tenants()], cfg)
     for ten in sample_tenants():
         owner = live(ten)
         objects += render_tenant(owner, cfg)

@@ -52,8 +52,6 @@ def test_one_template_per_child() -> None:
         "gatewayroute/route.yaml.j2",
         "logging/clusterlogforwarder.yaml.j2",
         "logging/configmap.yaml.j2",
-        "logging/rolebinding.yaml.j2",
-        "logging/serviceaccount.yaml.j2",
         "tenant/limitrange.yaml.j2",
         "tenant/namespace.yaml.j2",
         "tenant/networkpolicy-allow-dns.yaml.j2",
