@@ -5,7 +5,8 @@ in the order of its ``kustomization.yaml``; ``--certificates self-managed`` appl
 component ``deploy/self-managed`` does, ``--platform openshift`` the JSON patches of the component
 ``deploy/openshift`` (read from it, so kustomize and this command cannot disagree). ``--image``
 and ``--namespace`` are structured edits of the parsed objects (never text substitution), so a
-value cannot inject YAML.
+value cannot inject YAML. A PlatformConfig with ``logging.flavor: openshift-logging`` adds
+``deploy/logging`` (docs/logging.md), in its ``logging.namespace``.
 """
 
 import argparse
@@ -37,6 +38,8 @@ SERVICE_ACCOUNT = "greenshift-operator"
 PLATFORM_CONFIG_MAP = "greenshift-platform-config"
 PLATFORM_CONFIG_KEY = "platform-config.yaml"
 POLICY_PARAMS = "greenshift-admission-policy"
+LOKISTACK_BINDING = "greenshift-log-collector-logs-writer"
+"""deploy/logging's binding that only a LokiStack output needs."""
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
@@ -146,6 +149,9 @@ def install_manifests(
     objects = [retarget(obj, namespace) for obj in objects]
     if image is not None:
         objects = [with_image(obj, image) for obj in objects]
+    shipped = shipped_platform_config(objects)
+    if shipped is not None:
+        objects += logging_manifests(shipped, namespace)
     return [*(copy.deepcopy(crd) for crd in load_crds() if crds), *objects]
 
 
@@ -301,6 +307,37 @@ def with_platform_config(obj: Manifest, text: str) -> Manifest:
     obj = copy.deepcopy(obj)
     obj["data"][PLATFORM_CONFIG_KEY] = text
     return obj
+
+
+def shipped_platform_config(objects: Iterable[Manifest]) -> PlatformConfig | None:
+    """The PlatformConfig the install ships (its ConfigMap's), None when it ships none."""
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == PLATFORM_CONFIG_MAP:
+            return _parsed_platform_config(obj["data"][PLATFORM_CONFIG_KEY])
+    return None
+
+
+def logging_manifests(config: PlatformConfig, operator_namespace: str) -> list[Manifest]:
+    """``deploy/logging`` for a PlatformConfig with centralized logging (none without): the
+    operator's Role on forwarders and the collector's ServiceAccount in ``logging.namespace``, the
+    collector's ClusterRoleBindings (the LokiStack one only for a LokiStack output), the operator's
+    RoleBinding to its account in ``operator_namespace``."""
+    logging = config.logging
+    if logging.flavor != "openshift-logging":
+        return []
+    folder = _deploy().joinpath("logging")
+    result = []
+    for name in kustomization(folder)["resources"]:
+        for obj in _documents(folder.joinpath(name)):
+            if obj["metadata"]["name"] == LOKISTACK_BINDING and logging.output.type != "lokiStack":
+                continue
+            if "namespace" in obj["metadata"]:
+                obj["metadata"]["namespace"] = logging.namespace
+            for subject in obj.get("subjects") or []:
+                operator = subject["name"] == SERVICE_ACCOUNT
+                subject["namespace"] = operator_namespace if operator else logging.namespace
+            result.append(obj)
+    return result
 
 
 def with_policy_registries(objects: list[Manifest]) -> list[Manifest]:

@@ -111,6 +111,25 @@ def test_log_forwarders_only_in_the_logging_namespace() -> None:
     ]
 
 
+def test_the_collector_is_bound_cluster_wide_as_red_hat_documents() -> None:
+    """collect-application-logs, and for a LokiStack logging-collector-logs-writer, bound by
+    ClusterRoleBindings to the collector's account in the logging namespace; nothing else."""
+    account = next(o for o in logging_objects() if o["kind"] == "ServiceAccount")
+    assert (account["metadata"]["name"], account["metadata"]["namespace"]) == (
+        "greenshift-log-collector",
+        "openshift-logging",
+    )
+    bindings = [o for o in logging_objects() if o["kind"] == "ClusterRoleBinding"]
+    assert sorted(b["roleRef"]["name"] for b in bindings) == [
+        "collect-application-logs",
+        "logging-collector-logs-writer",
+    ]
+    for binding in bindings:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "greenshift-log-collector", "namespace": "openshift-logging"}
+        ]
+
+
 def test_no_secrets_at_all() -> None:
     assert [g for g in grants(operator_rules()) if g[1].startswith("secrets")] == []
 
