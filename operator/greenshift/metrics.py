@@ -19,7 +19,6 @@ from prometheus_client.registry import Collector
 
 from greenshift.constants import KINDS
 from greenshift.kube import PermanentApiError, TemporaryApiError
-from greenshift.runtime.queue import Requeue
 from greenshift.usage import usage_report
 
 if TYPE_CHECKING:
@@ -65,9 +64,7 @@ class ClusterState:
 
 def error_class(exc: BaseException) -> str:
     """``temporary`` (retried with backoff), ``permanent`` (refused by the API server) or ``unexpected``."""
-    if isinstance(exc, Requeue) and exc.__context__ is not None:
-        return error_class(exc.__context__)
-    if isinstance(exc, TemporaryApiError | Requeue):
+    if isinstance(exc, TemporaryApiError):
         return "temporary"
     if isinstance(exc, PermanentApiError):
         return "permanent"
@@ -200,16 +197,21 @@ class OperatorMetrics:
         return self.analytics
 
     @contextmanager
-    def reconciling(self, kind: str) -> Iterator[None]:
-        """Time and count one reconcile of ``kind``; exceptions pass through, counted by class."""
+    def reconciling(self, kind: str) -> Iterator[Callable[[Exception], None]]:
+        """Time and count one reconcile of ``kind``: an error, by class, if it raises or reports
+        one through the function it is given (a reconcile that returns a retry after a
+        failure); exceptions pass through."""
         start = time.perf_counter()
+        failures: list[Exception] = []
         try:
-            yield
+            yield failures.append
         except Exception as exc:
-            self.reconciles.labels(kind, "error").inc()
-            self.errors.labels(kind, error_class(exc)).inc()
+            failures.append(exc)
             raise
-        else:
-            self.reconciles.labels(kind, "success").inc()
         finally:
+            if failures:
+                self.reconciles.labels(kind, "error").inc()
+                self.errors.labels(kind, error_class(failures[0])).inc()
+            else:
+                self.reconciles.labels(kind, "success").inc()
             self.duration.labels(kind).observe(time.perf_counter() - start)

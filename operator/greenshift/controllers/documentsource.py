@@ -16,21 +16,22 @@ from greenshift.controllers.lifecycle import (
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.rules import source_problems
 from greenshift.render.documentsource import render_document_source
+from greenshift.runtime.queue import Requeue
 
 Body = Mapping[str, Any]
 
 
-async def reconcile_document_source(ctx: Context, key: ObjectKey) -> None:
+async def reconcile_document_source(ctx: Context, key: ObjectKey) -> Requeue | None:
     source = ctx.body(key)
     if source is None:
-        return
+        return None
     await remove_finalizer(ctx, source)  # garbage collection does it all: none is needed
     if is_deleting(source):
-        return
-    await _reconcile(ctx, key, source)
+        return None
+    return await _reconcile(ctx, key, source)
 
 
-async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
+async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> Requeue | None:
     tenant = ctx.tenant_for_namespace(key.namespace)
     if tenant is None:
         blocked = Condition(
@@ -40,7 +41,7 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
             f"Namespace {key.namespace} belongs to no WalletTenant; nothing is deployed.",
         )
         await write_status(ctx, source, source_status(source, None, blocked=blocked))
-        return
+        return None
     problems = source_problems(source, ctx.config)
     if problems:
         first = problems[0]
@@ -48,7 +49,7 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
         await write_status(
             ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked)
         )
-        return
+        return None
     desired = ctx.desired(
         key,
         fingerprint(source, tenant),
@@ -61,10 +62,13 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> None:
         "Available",
         lambda failed: source_status(source, _deployment(ctx.children(key)), blocked=failed),
     )
+    if isinstance(result, Requeue):
+        return result
     applied = _deployment(result.live.values())
     deployment = None if applied is None else newest_child(ctx, key, applied)
     suspended = bool((tenant.get("spec") or {}).get("suspended"))
     await write_status(ctx, source, source_status(source, deployment, suspended=suspended))
+    return None
 
 
 def _deployment(children: Any) -> Body | None:

@@ -15,22 +15,23 @@ from greenshift.controllers.lifecycle import apply_children, is_deleting, remove
 from greenshift.controllers.render_cache import fingerprint
 from greenshift.controllers.rules import backend_problem, route_conflict, route_problems
 from greenshift.render.gatewayroute import render_gateway_route
+from greenshift.runtime.queue import Requeue
 
 Body = Mapping[str, Any]
 ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Route"})
 
 
-async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
+async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> Requeue | None:
     route = ctx.body(key)
     if route is None:
-        return
+        return None
     await remove_finalizer(ctx, route)  # garbage collection and the claimants' wake-up do it all
     if is_deleting(route):
-        return
+        return None
     tenant = ctx.tenant_for_namespace(key.namespace)
     accepted, warnings = acceptance(ctx, route, tenant)
     if accepted.reason == "BackendNotFound" and backend_pending(ctx, key.namespace, route):
-        return  # the source's reconcile wakes this route, and so does its Service's event
+        return None  # the source's reconcile wakes this route, and so does its Service's event
     desired = (
         ctx.desired(
             key,
@@ -43,8 +44,11 @@ async def reconcile_gateway_route(ctx: Context, key: ObjectKey) -> None:
     result = await apply_children(
         ctx, route, desired, "Accepted", lambda failed: route_status(route, failed, False, warnings)
     )
+    if isinstance(result, Requeue):
+        return result
     published = any(b.get("kind") in ROUTE_KINDS for b in result.live.values())
     await write_status(ctx, route, route_status(route, accepted, published, warnings))
+    return None
 
 
 def acceptance(ctx: Context, route: Body, tenant: Body | None) -> tuple[Condition, list[str]]:

@@ -112,11 +112,12 @@ async def apply_children(
     desired: list[dict[str, Any]],
     condition_type: str,
     refused_status: Callable[[Condition], dict[str, Any]],
-) -> SyncResult:
+) -> SyncResult | Requeue:
     """Sync the children of ``body``; when the server refuses one, show why and retry slowly.
 
     A refused child (e.g. a kind the cluster lacks) is reported as ``condition_type`` False with
-    reason ``ApplyFailed``, through the kind's own status function, then retried in a minute.
+    reason ``ApplyFailed``, through the kind's own status function; the ``Requeue`` returned
+    then, for the reconcile to return, retries in a minute.
     """
     key = key_of(body)
     try:
@@ -124,6 +125,6 @@ async def apply_children(
     except PermanentApiError as exc:
         failed = Condition(condition_type, "False", "ApplyFailed", f"The API server refused a child: {exc}")
         await write_status(ctx, body, refused_status(failed))
-        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+        return Requeue(str(exc), RETRY_REFUSED_SECONDS, error=exc)
     report_sync(ctx, body, result)
     return result

@@ -40,19 +40,19 @@ for both gives one usage update per new connector instead of two; a connector wh
 refused (its quota is full) is reported after this bound."""
 
 
-async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
+async def reconcile_tenant(ctx: Context, key: ObjectKey) -> Requeue | None:
     tenant = ctx.body(key)
     if tenant is None:
-        return
+        return None
     if is_deleting(tenant):
         await finalize_tenant(ctx, tenant)
-        return
+        return None
     await ensure_finalizer(ctx, tenant)
     namespace = tenant_namespace(dict(tenant))
     refusal = await _namespace_refusal(ctx, tenant, namespace)
     if refusal is not None:
         await write_status(ctx, tenant, tenant_status(tenant, namespace, {}, {}, refusal=refusal))
-        return
+        return None
     desired = ctx.desired(
         key, fingerprint(tenant), lambda: render_tenant(dict(tenant), ctx.config, defaulted=True)
     )
@@ -63,6 +63,8 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
         "PoliciesApplied",
         lambda failed: tenant_status(tenant, namespace, {}, {}, refusal=failed),
     )
+    if isinstance(result, Requeue):
+        return result
     usage = {
         "documentSources": ctx.count("DocumentSource", namespace),
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
@@ -71,13 +73,14 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> None:
     now = time.time()
     wait = quota_grace(_quota(live, namespace), now)
     if wait > 0:
-        raise Requeue(f"Waiting for the quota controller to take up {QUOTA_NAME}", wait)
+        return Requeue(f"Waiting for the quota controller to take up {QUOTA_NAME}", wait)
     status = tenant_status(tenant, namespace, live, usage)
     if usage_only_change(tenant, status):
         wait = connectors_starting(_connectors(ctx, namespace), now)
         if wait > 0:
-            raise Requeue(f"Waiting for new connectors' Pods in {namespace} before reporting usage", wait)
+            return Requeue(f"Waiting for new connectors' Pods in {namespace} before reporting usage", wait)
     await write_status(ctx, tenant, status)
+    return None
 
 
 def _connectors(ctx: Context, namespace: str) -> list[tuple[Body, Body | None]]:

@@ -47,7 +47,7 @@ logger = logging.getLogger("greenshift")
 SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 """The children's label: only Services and Namespaces are watched whole."""
 
-RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[None]]] = {
+RECONCILERS: dict[str, Callable[[Context, ObjectKey], Awaitable[Requeue | None]]] = {
     KIND_TENANT: reconcile_tenant,
     KIND_SOURCE: reconcile_document_source,
     KIND_ROUTE: reconcile_gateway_route,
@@ -221,15 +221,18 @@ class Runtime:
             await self.context.events.close()
             await self.context.client.close()
 
-    async def _reconcile(self, key: ObjectKey) -> None:
+    async def _reconcile(self, key: ObjectKey) -> Requeue | None:
         assert self.context is not None
-        with self.metrics.reconciling(key.kind):
+        with self.metrics.reconciling(key.kind) as failed:
             try:
-                await RECONCILERS[key.kind](self.context, key)
+                again = await RECONCILERS[key.kind](self.context, key)
             except TemporaryApiError as exc:
                 logger.info("Deferred %s after a temporary API error: %s.", key, exc)
                 # The server's Retry-After holds the key: an event meanwhile must not retry it early.
-                raise Requeue(str(exc), exc.retry_after, hold=True) from None
+                again = Requeue(str(exc), exc.retry_after, hold=True, error=exc)
+            if again is not None and again.error is not None:
+                failed(again.error)
+            return again
 
 
 def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 from greenshift.runtime.leader import LeaderElection
-from greenshift.runtime.queue import WorkQueue
+from greenshift.runtime.queue import Requeue, WorkQueue
 from greenshift.runtime.reflector import Reflector
 
 K = TypeVar("K", bound=Hashable)
@@ -21,7 +21,7 @@ K = TypeVar("K", bound=Hashable)
 class Manager(Generic[K]):
     def __init__(
         self,
-        reconcile: Callable[[K], Awaitable[None]],
+        reconcile: Callable[[K], Awaitable[Requeue | None]],
         keys: Callable[[], Iterable[K]],
         *,
         workers: int,

@@ -2,9 +2,10 @@
 
 The wake rules put object keys in here (never the reconcilers). A key queued
 twice is reconciled once; a key that changes while being reconciled is reconciled again
-afterwards; a key that failed temporarily comes back after an exponential backoff or
-the server's Retry-After. A Retry-After is a hold: the key is not reconciled before it
-ends, even when an event queues it again meanwhile.
+afterwards. A reconcile returns ``Requeue`` to be called again later (as controller-runtime's
+``Result{RequeueAfter}``); one that raises comes back after an exponential backoff. A
+Retry-After is a hold: the key is not reconciled before it ends, even when an event queues it
+again meanwhile.
 """
 
 import asyncio
@@ -19,17 +20,19 @@ K = TypeVar("K", bound=Hashable)
 logger = logging.getLogger(__name__)
 
 
-class Requeue(Exception):
-    """Raised by a reconcile to be called again after ``delay`` seconds (None: backoff).
+@dataclass(frozen=True)
+class Requeue:
+    """What a reconcile returns to be called again after ``delay`` seconds (None: backoff).
 
     ``hold``: not before ``delay`` either, even if the key is queued again meanwhile (the
-    server's Retry-After); otherwise an event queues the key at once.
+    server's Retry-After); otherwise an event queues the key at once. ``error``: the failure
+    behind it, if the reconcile failed (a temporary API error, a child the server refused).
     """
 
-    def __init__(self, reason: str, delay: float | None = None, *, hold: bool = False) -> None:
-        super().__init__(reason)
-        self.delay = delay
-        self.hold = hold and delay is not None
+    reason: str
+    delay: float | None = None
+    hold: bool = False
+    error: Exception | None = None
 
 
 @dataclass
@@ -48,7 +51,7 @@ class _Backoff:
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, handler: Callable[[K], Awaitable[None]], *, workers: int = 16) -> None:
+    def __init__(self, handler: Callable[[K], Awaitable[Requeue | None]], *, workers: int = 16) -> None:
         self._handler = handler
         self._workers = workers
         self._queue: asyncio.Queue[K] = asyncio.Queue()
@@ -135,13 +138,7 @@ class WorkQueue(Generic[K]):
             self._active.add(key)
             started = time.monotonic()
             try:
-                await self._handler(key)
-            except Requeue as exc:
-                delay = exc.delay if exc.delay is not None else self._backoff.next(key)
-                if exc.hold:
-                    self.hold(key, max(delay, 0.0))
-                else:
-                    self.add_after(key, max(delay, 0.0))
+                again = await self._handler(key)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -149,7 +146,14 @@ class WorkQueue(Generic[K]):
                 logger.exception("Failed to reconcile %s; retrying in %.1fs.", key, delay)
                 self.add_after(key, delay)
             else:
-                self._backoff.forget(key)
+                if again is None:
+                    self._backoff.forget(key)
+                else:
+                    delay = again.delay if again.delay is not None else self._backoff.next(key)
+                    if again.hold and again.delay is not None:
+                        self.hold(key, max(delay, 0.0))
+                    else:
+                        self.add_after(key, max(delay, 0.0))
             finally:
                 self._active.discard(key)
                 logger.debug("Reconciled %s in %.3fs.", key, time.monotonic() - started)

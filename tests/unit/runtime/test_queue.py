@@ -45,16 +45,17 @@ async def test_a_key_changed_while_running_runs_again_and_never_concurrently() -
     assert (calls, peak) == (2, 1)
 
 
-async def test_requeue_honours_the_given_delay_and_errors_back_off() -> None:
+async def test_a_returned_requeue_honours_its_delay_and_errors_back_off() -> None:
     loop = asyncio.get_running_loop()
     times: list[float] = []
 
-    async def handle(key: str) -> None:
+    async def handle(key: str) -> Requeue | None:
         times.append(loop.time())
         if len(times) == 1:
-            raise Requeue("throttled", 0.3)
+            return Requeue("throttled", 0.3)
         if len(times) == 2:
             raise RuntimeError("boom")
+        return None
 
     queue: WorkQueue[str] = WorkQueue(handle, workers=1)
     queue.start()
@@ -71,10 +72,9 @@ async def test_a_retry_after_holds_the_key_against_events_meanwhile() -> None:
     loop = asyncio.get_running_loop()
     times: list[float] = []
 
-    async def handle(key: str) -> None:
+    async def handle(key: str) -> Requeue | None:
         times.append(loop.time())
-        if len(times) == 1:
-            raise Requeue("429 Too Many Requests", 0.4, hold=True)
+        return Requeue("429 Too Many Requests", 0.4, hold=True) if len(times) == 1 else None
 
     queue: WorkQueue[str] = WorkQueue(handle, workers=2)
     queue.start()
@@ -94,10 +94,9 @@ async def test_without_a_hold_an_event_runs_the_key_at_once() -> None:
     loop = asyncio.get_running_loop()
     times: list[float] = []
 
-    async def handle(key: str) -> None:
+    async def handle(key: str) -> Requeue | None:
         times.append(loop.time())
-        if len(times) == 1:
-            raise Requeue("refused child; retried slowly", 5.0)
+        return Requeue("refused child; retried slowly", 5.0) if len(times) == 1 else None
 
     queue: WorkQueue[str] = WorkQueue(handle, workers=1)
     queue.start()
@@ -108,3 +107,20 @@ async def test_without_a_hold_an_event_runs_the_key_at_once() -> None:
     await queue.stop()
     assert len(times) == 2
     assert times[1] - times[0] < 1
+
+
+async def test_a_requeue_without_delay_backs_off() -> None:
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def handle(key: str) -> Requeue | None:
+        times.append(loop.time())
+        return Requeue("try again") if len(times) < 3 else None
+
+    queue: WorkQueue[str] = WorkQueue(handle, workers=1)
+    queue.start()
+    queue.add("a")
+    await asyncio.wait_for(queue.wait_idle(), 3)
+    await queue.stop()
+    assert len(times) == 3
+    assert times[2] - times[1] >= 1.9 * (times[1] - times[0]) > 0.19  # 0.2 s, then 0.4 s
