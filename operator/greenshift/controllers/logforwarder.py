@@ -28,7 +28,7 @@ from greenshift.runtime.queue import Requeue
 logger = logging.getLogger("greenshift")
 
 
-async def reconcile_log_forwarder(ctx: Context, key: ObjectKey) -> None:
+async def reconcile_log_forwarder(ctx: Context, key: ObjectKey) -> Requeue | None:
     holder = ctx.namespace_tenant(key.namespace)
     if holder:
         # Never: the logging namespace is reserved (no tenant is given it); but a tenant that had it
@@ -39,7 +39,7 @@ async def reconcile_log_forwarder(ctx: Context, key: ObjectKey) -> None:
             key.namespace,
             holder,
         )
-        return
+        return None
     tenants = logged_tenants(ctx)
     desired = [stamp(obj, key) for obj in render_log_forwarder(tenants, ctx.config)]
     live = ctx.own.children(key, ctx.view.children_of(key))
@@ -47,7 +47,7 @@ async def reconcile_log_forwarder(ctx: Context, key: ObjectKey) -> None:
         result = await sync_children(ctx.client, desired, live, ctx.own)
     except PermanentApiError as exc:
         logger.error("The API server refused the log forwarder %s: %s.", key, exc)
-        raise Requeue(str(exc), RETRY_REFUSED_SECONDS) from None
+        return Requeue(str(exc), RETRY_REFUSED_SECONDS, error=exc)
     left_out = sorted(set(tenants) - {tenant for _, tenant in forwarder_entries(tenants)})
     if left_out:
         names = ", ".join(tenant.name for tenant in left_out)
@@ -62,6 +62,7 @@ async def reconcile_log_forwarder(ctx: Context, key: ObjectKey) -> None:
             key,
             len(tenants) - len(left_out),
         )
+    return None
 
 
 def logged_tenants(ctx: Context) -> list[LoggedTenant]:

@@ -3,7 +3,6 @@
 from typing import Any
 
 import kopf
-import pytest
 
 from greenshift.config import PlatformConfig, parse_platform_config
 from greenshift.controllers import watches
@@ -239,6 +238,6 @@ async def test_nothing_is_written_in_a_tenants_namespace() -> None:
 async def test_a_refused_forwarder_is_retried_slowly() -> None:
     ctx = context(ON, Server(refuse=True))
     onboarded(ctx, tenant("a"))
-    with pytest.raises(Requeue) as retry:
-        await reconcile_log_forwarder(ctx, KEY)
-    assert retry.value.delay == 60.0
+    retry = await reconcile_log_forwarder(ctx, KEY)
+    assert isinstance(retry, Requeue)
+    assert retry.delay == 60.0
