@@ -14,6 +14,7 @@ import copy
 import importlib.resources
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterable
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -39,6 +40,7 @@ PLATFORM_CONFIG_MAP = "greenshift-platform-config"
 PLATFORM_CONFIG_KEY = "platform-config.yaml"
 POLICY_PARAMS = "greenshift-admission-policy"
 LOKISTACK_BINDING = "greenshift-log-collector-logs-writer"
+NETWORK_POLICY = "greenshift-operator"
 """deploy/logging's binding that only a LokiStack output needs."""
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
@@ -151,6 +153,7 @@ def install_manifests(
         objects = [with_image(obj, image) for obj in objects]
     shipped = shipped_platform_config(objects)
     if shipped is not None:
+        objects = [with_prometheus_egress(obj, shipped) for obj in objects]
         objects += logging_manifests(shipped, namespace)
     return [*(copy.deepcopy(crd) for crd in load_crds() if crds), *objects]
 
@@ -315,6 +318,31 @@ def shipped_platform_config(objects: Iterable[Manifest]) -> PlatformConfig | Non
         if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == PLATFORM_CONFIG_MAP:
             return _parsed_platform_config(obj["data"][PLATFORM_CONFIG_KEY])
     return None
+
+
+def prometheus_port(config: PlatformConfig) -> int | None:
+    """The TCP port of ``monitoring.prometheusURL`` (its scheme's default when it names none);
+    None without a URL."""
+    url = config.monitoring.prometheusURL
+    if not url:
+        return None
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def with_prometheus_egress(obj: Manifest, config: PlatformConfig) -> Manifest:
+    """The operator's NetworkPolicy, with egress to the catalog's Prometheus when its port is not
+    one the policy allows already (443, 6443): 9090 for a Prometheus Service, 9091 for
+    OpenShift's Thanos querier (docs/catalog.md)."""
+    port = prometheus_port(config)
+    if obj["kind"] != "NetworkPolicy" or obj["metadata"]["name"] != NETWORK_POLICY or port is None:
+        return obj
+    allowed = {p.get("port") for rule in obj["spec"].get("egress") or [] for p in rule.get("ports") or []}
+    if port in allowed:
+        return obj
+    obj = copy.deepcopy(obj)
+    obj["spec"]["egress"].append({"ports": [{"port": port, "protocol": "TCP"}]})
+    return obj
 
 
 def logging_manifests(config: PlatformConfig, operator_namespace: str) -> list[Manifest]:
