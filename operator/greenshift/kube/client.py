@@ -1,11 +1,16 @@
 """An asyncio client for exactly what the operator does: apply, patch status, get, list, delete, watch.
 
-It takes kopf's credentials (``kopf.ConnectionInfo``), found as the ecosystem finds them
-(:func:`connect`: the ``kubernetes`` client's loader, so kubeconfig exec plugins and the
-in-cluster token file work). A 401 reads the credentials again (``login``) and retries once:
-a rotated service-account token or an expired exec credential is renewed, not fatal. Every
-failure surfaces as a typed :class:`~greenshift.kube.errors.ApiError`: temporary ones carry the
-server's Retry-After.
+It takes kopf's credentials (``kopf.ConnectionInfo``, or its subclass :class:`Connection`, which
+adds what kopf's lacks), found as the ecosystem finds them (:func:`connect`: the ``kubernetes``
+client's loaders, so kubeconfig exec plugins and auth providers work). A 401 reads the
+credentials again (``login``) and retries once: a rotated service-account token or an expired
+exec credential is renewed, not fatal. Every failure surfaces as a typed
+:class:`~greenshift.kube.errors.ApiError`: temporary ones carry the server's Retry-After.
+
+Of the kubeconfig's cluster entry, besides ``server``, the CA and ``insecure-skip-tls-verify``,
+``tls-server-name`` is honoured as client-go honours it: the name the server's certificate is
+checked against and the TLS SNI, instead of the URL's host, for the requests, the watches and
+kopf's own requests (kopf takes a :class:`Connection`'s ``as_ssl_context()``).
 
 Requests go through the lean keep-alive HTTP/1.1 pool of ``http1`` (measured over TLS against
 the real API server: 93-99 us of client CPU per request against 175-181 us through aiohttp;
@@ -16,10 +21,13 @@ import asyncio
 import base64
 import json
 import logging
+import os
+import socket
 import ssl
 import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -40,6 +48,22 @@ Login = Callable[[], kopf.ConnectionInfo]
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Connection(kopf.ConnectionInfo):
+    """kopf's credentials and what the kubeconfig or service account adds to them.
+
+    kopf's own client takes :meth:`as_ssl_context` from here, so its requests (discovery, its
+    watch of CRDs) honour ``tls_server_name`` too.
+    """
+
+    tls_server_name: str | None = None
+    """The name the server's certificate must carry, and the TLS SNI (the kubeconfig cluster's
+    ``tls-server-name``, client-go's ``TLSClientConfig.ServerName``); None: the URL's host."""
+
+    def as_ssl_context(self) -> ssl.SSLContext:
+        return _ssl_context(self)
+
+
 def _headers(info: kopf.ConnectionInfo) -> dict[str, str]:
     headers = {"Accept": "application/json", "User-Agent": "greenshift-operator"}
     if info.token:
@@ -51,7 +75,8 @@ def _headers(info: kopf.ConnectionInfo) -> dict[str, str]:
 
 
 class KubeClient:
-    """``limit`` bounds the connections of requests; watches have their own, one each."""
+    """``limit`` bounds the connections of requests; watches have their own, one each.
+    ``tls-server-name`` comes from a :class:`Connection`."""
 
     def __init__(
         self,
@@ -65,6 +90,8 @@ class KubeClient:
         self._headers = _headers(info)
         self._login = login
         self._ssl = _ssl_context(info) if self.server.startswith("https") else None
+        extra = info if isinstance(info, Connection) else None
+        self._server_name = extra.tls_server_name if extra is not None else None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None  # the watches
@@ -87,10 +114,17 @@ class KubeClient:
             self._pool = None
 
     def _watches(self) -> aiohttp.ClientSession:
+        """The session of the watches: ``tls-server-name`` through the SSL context (aiohttp has no
+        such setting of its own)."""
         if self._session is None:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else False, limit=0)
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         return self._session
+
+    def _set_headers(self, headers: dict[str, str]) -> None:
+        self._headers = headers
+        if self._pool is not None:
+            self._pool.set_headers(headers)
 
     def _relogin(self) -> bool:
         """Read the credentials again after a 401; True when they changed (worth one more try)."""
@@ -103,9 +137,7 @@ class KubeClient:
             return False
         if headers == self._headers:
             return False
-        self._headers = headers
-        if self._pool is not None:
-            self._pool.set_headers(headers)
+        self._set_headers(headers)
         return True
 
     async def request(
@@ -140,7 +172,11 @@ class KubeClient:
     def _requests(self) -> Http1Pool:
         if self._pool is None:
             self._pool = Http1Pool(
-                self.server, ssl_context=self._ssl, headers=self._headers, limit=self._limit
+                self.server,
+                ssl_context=self._ssl,
+                headers=self._headers,
+                limit=self._limit,
+                server_name=self._server_name,
             )
         return self._pool
 
@@ -208,7 +244,10 @@ class KubeClient:
         timeout = aiohttp.ClientTimeout(total=timeout_seconds + max(1.0, timeout_seconds / 10))
         try:
             async with self._watches().get(
-                self.server + path, params=params, timeout=timeout, headers=self._headers
+                self.server + path,
+                params=params,
+                timeout=timeout,
+                headers=self._headers,
             ) as response:
                 if response.status >= 400:
                     text = await response.text()
@@ -297,8 +336,47 @@ def _error_from(method: str, path: str, status: int, text: str, retry_after: str
     return api_error(status, reason or f"HTTP{status}", f"{method} {path}: {message}", delay)
 
 
+class _ServerNameContext(ssl.SSLContext):
+    """A client context whose every TLS connection sends ``server_name`` as SNI and checks the
+    certificate against it, whatever host name its user passes: aiohttp (the watches, kopf's
+    requests) passes the URL's host and has no setting for another. asyncio's and uvloop's TLS
+    go through :meth:`wrap_bio`, blocking sockets through :meth:`wrap_socket`."""
+
+    server_name: str
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(incoming, outgoing, server_side, self.server_name, session)
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock, server_side, do_handshake_on_connect, suppress_ragged_eofs, self.server_name, session
+        )
+
+
 def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    """The client's TLS settings, as client-go makes them: the CA given (only it: the system's
+    store only when none is given), no check at all when ``insecure``, the client certificate,
+    and a :class:`Connection`'s ``tls_server_name`` as the name the certificate must carry."""
+    server_name = info.tls_server_name if isinstance(info, Connection) else None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if server_name:
+        context = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.server_name = server_name
     if info.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -307,6 +385,8 @@ def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext:
     elif info.ca_data:
         data = info.ca_data
         context.load_verify_locations(cadata=data.decode() if isinstance(data, bytes) else data)
+    elif not info.insecure:
+        context.load_default_certs()
     cert = _as_file(info.certificate_path, info.certificate_data)
     key = _as_file(info.private_key_path, info.private_key_data)
     if cert:
@@ -325,11 +405,49 @@ def _as_file(path: Any, data: str | bytes | None) -> Any:
     return handle.name
 
 
-def connect() -> kopf.ConnectionInfo:
-    """The cluster's credentials, read now, as the ``kubernetes`` client's loader finds them (kopf's
-    ``login_via_client``): the in-cluster service account (its token file as it is now), else the
-    kubeconfig (``KUBECONFIG``, else ``~/.kube/config``; exec plugins and auth providers run)."""
-    info = kopf.login_via_client(logger=logger, settings=kopf.OperatorSettings())
-    if info is None:
-        raise kopf.LoginError("No in-cluster service account and no kubeconfig were found.")
-    return info
+def connect() -> Connection:
+    """The cluster's credentials, read now, as the ``kubernetes`` client's loaders find them (as
+    kopf's ``login_via_client`` does): the in-cluster service account (its token file as it is
+    now), else the kubeconfig (``KUBECONFIG``, read now, else ``~/.kube/config``; exec plugins
+    and auth providers run). The kubeconfig cluster's ``tls-server-name`` is kept."""
+    import kubernetes  # here, not at the top: it takes a while to import and only logins need it
+    from kubernetes.config import ConfigException, incluster_config, kube_config
+
+    config = kubernetes.client.Configuration()
+    server_name: str | None = None
+    try:
+        incluster_config.load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
+    except ConfigException:
+        paths = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        try:
+            merged = kube_config.KubeConfigMerger(paths)  # type: ignore[no-untyped-call]
+            if merged.config is None:
+                raise ConfigException(f"no kubeconfig at {paths}") from None
+            loader = kube_config.KubeConfigLoader(  # type: ignore[no-untyped-call]
+                config_dict=merged.config, config_base_path=None, config_persister=merged.save_changes
+            )
+            loader.load_and_set(config)  # type: ignore[no-untyped-call]
+            server_name = _kubeconfig_server_name(merged.config, loader.current_context)
+        except ConfigException as exc:
+            raise kopf.LoginError(f"No in-cluster service account and no usable kubeconfig: {exc}") from None
+    # For auth providers this runs the provider's refresh.
+    header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix("authorization")
+    scheme, _, token = (header or "").strip().rpartition(" ")  # a token file's newline too
+    return Connection(
+        server=str(config.host),
+        ca_path=config.ssl_ca_cert,  # can be a temporary file
+        insecure=not config.verify_ssl,
+        username=config.username or None,  # an empty string when not defined
+        password=config.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=config.cert_file,  # can be a temporary file
+        private_key_path=config.key_file,
+        tls_server_name=server_name,
+    )
+
+
+def _kubeconfig_server_name(merged: Any, context: Any) -> str | None:
+    """The current context's cluster's ``tls-server-name``."""
+    cluster = merged["clusters"].get_with_name(context["context"]["cluster"])["cluster"]
+    return cluster.safe_get("tls-server-name") or None

@@ -7,12 +7,16 @@ an aiohttp ``ClientSession`` (the same tuned: no cookie jar, no decompression). 
 on the real server (``bench/run.py --server real``), the operator's CPU creating N = 200 tenants
 was 3.1-3.2 s with this client against 4.3 s with aiohttp, at N = 300 5.7 s against 6.4 s: it
 saves 11-28 % (docs/operator.md has the table; the N = 1000 run decides whether it stays).
+``bench/http1_requests.py`` measures the client CPU per request of ``KubeClient``.
 
 This client does exactly what those requests need: keep-alive connections to one server (plain
 or TLS), a request with a complete body, a response framed by Content-Length, chunked transfer
 coding, or the end of the connection; interim (1xx) responses are skipped, repeated header
 fields are joined. No redirects, cookies or compression, and no proxy: it connects to the API
 server directly.
+
+TLS checks the certificate against ``server_name`` when given (the kubeconfig's
+``tls-server-name``; it is also the SNI), else against the URL's host.
 
 A request that fails on a connection reused from the pool before any byte of the answer came
 back is sent once more on a new connection, when it is idempotent (every method but POST: the
@@ -37,6 +41,10 @@ class StaleConnection(ConnectionError):
     """The server closed a kept-alive connection before answering: safe to send again."""
 
 
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass
 class Response:
     status: int
@@ -54,17 +62,27 @@ class _Connection:
 
 
 class Http1Pool:
-    """Keep-alive HTTP/1.1 connections to one server, at most ``limit`` at a time."""
+    """Keep-alive HTTP/1.1 connections to one server, at most ``limit`` at a time.
+
+    ``server_name``: the name TLS checks the certificate against and sends as SNI, None: the
+    URL's host.
+    """
 
     def __init__(
-        self, server: str, *, ssl_context: ssl.SSLContext | None, headers: Mapping[str, str], limit: int
+        self,
+        server: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        headers: Mapping[str, str],
+        limit: int,
+        server_name: str | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(server)
         self._host = parts.hostname or "localhost"
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._ssl = ssl_context
-        netloc = f"[{self._host}]" if ":" in self._host else self._host
-        self._host_header = f"{netloc}:{self._port}"
+        self._server_name = server_name or self._host
+        self._host_header = _netloc(self._host, self._port)
         self._head = b""
         self.set_headers(headers)
         self._prefix = parts.path.rstrip("/")
@@ -99,8 +117,9 @@ class Http1Pool:
         self._idle.clear()
 
     async def _connect(self) -> _Connection:
+        name = self._server_name if self._ssl else None
         reader, writer = await asyncio.open_connection(
-            self._host, self._port, ssl=self._ssl, server_hostname=self._host if self._ssl else None
+            self._host, self._port, ssl=self._ssl, server_hostname=name
         )
         return _Connection(reader, writer)
 

@@ -1,0 +1,74 @@
+"""What :func:`greenshift.kube.client.connect` takes from a kubeconfig besides the credentials
+kopf's loader finds: ``tls-server-name``. No server is contacted."""
+
+import pathlib
+import ssl
+from typing import Any
+
+import kopf
+import pytest
+import yaml
+
+from greenshift.kube.client import Connection, connect
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+def kubeconfig(cluster: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://kube.example:6443", **cluster}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+
+
+@pytest.fixture
+def load(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Write a kubeconfig into tmp_path/kube/ and ``connect()`` with it (no in-cluster account)."""
+    for name in (*PROXY_VARIABLES, "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+    def load(config: dict[str, Any]) -> Connection:
+        path = tmp_path / "kube" / "config"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(config))
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        return connect()
+
+    return load
+
+
+def test_tls_server_name(load: Any) -> None:
+    info = load(
+        kubeconfig(
+            {
+                "tls-server-name": "api.internal",
+                "insecure-skip-tls-verify": True,
+            },
+            {"token": "abc"},
+        )
+    )
+    assert (info.server, info.token, info.scheme) == ("https://kube.example:6443", "abc", "Bearer")
+    assert info.tls_server_name == "api.internal"
+
+
+def test_no_kubeconfig_and_no_service_account(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    with pytest.raises(kopf.LoginError, match="no usable kubeconfig"):
+        connect()
+
+
+def test_the_ssl_context_pins_the_server_name() -> None:
+    info = Connection(server="https://10.0.0.1", insecure=True, tls_server_name="api.internal")
+    context = info.as_ssl_context()  # what kopf's session uses
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="10.0.0.1")  # what aiohttp passes
+    assert tls.server_hostname == "api.internal"
+    plain = Connection(server="https://10.0.0.1", insecure=True).as_ssl_context()
+    assert plain.wrap_bio(incoming, outgoing, server_hostname="10.0.0.1").server_hostname == "10.0.0.1"
