@@ -1,5 +1,6 @@
 """What :func:`greenshift.kube.client.connect` takes from a kubeconfig besides the credentials
-kopf's loader finds: ``tls-server-name``. No server is contacted."""
+kopf's loader finds: ``tls-server-name`` and ``proxy-url`` (else the environment's proxy). No
+server is contacted."""
 
 import pathlib
 import ssl
@@ -41,18 +42,45 @@ def load(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return load
 
 
-def test_tls_server_name(load: Any) -> None:
+def test_tls_server_name_and_proxy_url(load: Any) -> None:
     info = load(
         kubeconfig(
             {
                 "tls-server-name": "api.internal",
+                "proxy-url": "http://u:p@proxy.corp:3128",
                 "insecure-skip-tls-verify": True,
             },
             {"token": "abc"},
         )
     )
     assert (info.server, info.token, info.scheme) == ("https://kube.example:6443", "abc", "Bearer")
-    assert info.tls_server_name == "api.internal"
+    assert (info.tls_server_name, info.proxy, info.proxy_url) == (
+        "api.internal",
+        "http://u:p@proxy.corp:3128",
+        "http://u:p@proxy.corp:3128",  # kopf's: its own credentials are kept
+    )
+
+
+def test_without_proxy_url_the_environment_decides_and_kopf_gets_a_user_part(
+    load: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = kubeconfig({"insecure-skip-tls-verify": True}, {"token": "abc"})
+    monkeypatch.setenv("https_proxy", "proxy.corp:3128")
+    info = load(config)
+    assert info.proxy == "http://proxy.corp:3128"
+    # aiohttp would send kopf's bearer token to a proxy whose URL has no credentials
+    assert info.proxy_url == "http://anonymous@proxy.corp:3128"
+    monkeypatch.setenv("no_proxy", ".example")
+    assert load(config).proxy is None
+
+
+@pytest.mark.parametrize(
+    ("proxy", "words"), [("socks5://proxy:1080", "a SOCKS proxy"), ("https://proxy:3129", "over TLS")]
+)
+def test_an_unsupported_proxy_is_a_login_error(load: Any, proxy: str, words: str) -> None:
+    with pytest.raises(kopf.LoginError, match=r"The proxy for https://kube\.example:6443") as raised:
+        load(kubeconfig({"proxy-url": proxy}, {"token": "abc"}))
+    assert words in str(raised.value)
 
 
 def test_no_kubeconfig_and_no_service_account(
