@@ -7,6 +7,9 @@ over the round divided by its requests, median of the rounds. With ``--against R
 tree's and the rounds alternate, so that both see the same load of a shared machine::
 
     KUBEBUILDER_ASSETS=... .venv/bin/python bench/http1_requests.py --against HEAD~3
+
+``--token-file`` also gives the working tree's client its credentials as a token file (checked
+for changes every few seconds), to show what that check costs.
 """
 
 import argparse
@@ -95,7 +98,14 @@ async def main(args: argparse.Namespace) -> None:
         clients: dict[str, Any] = {}
         if args.against:
             clients[f"at {args.against}"] = load_revision(args.against)(info, limit=64)
-        clients["working tree"] = KubeClient(info, limit=64)
+        current: Any = info
+        if args.token_file:
+            from greenshift.kube.client import Connection  # only in newer trees
+
+            token_file = pathlib.Path(tempfile.mkdtemp(prefix="greenshift-bench-")) / "token"
+            token_file.write_text(plane.token(OPERATOR))
+            current = Connection(server=info.server, ca_path=info.ca_path, token_file=str(token_file))
+        clients["working tree"] = KubeClient(current, limit=64)
         async with asyncio.TaskGroup() as group:  # the objects, once
             for index in range(200):
                 group.create_task(clients["working tree"].apply(config_map(index)))
@@ -116,4 +126,5 @@ if __name__ == "__main__":
     parser.add_argument("--in-flight", type=int, default=16, help="concurrent requests (default 16)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per client (default 4)")
     parser.add_argument("--against", metavar="REV", help="also measure the client of this git revision")
+    parser.add_argument("--token-file", action="store_true", help="credentials as a token file")
     uvloop.run(main(parser.parse_args()))

@@ -1,5 +1,5 @@
-"""The client's transport on the real API server (envtest): ``tls-server-name`` and proxies (the
-kubeconfig's ``proxy-url`` and the environment's).
+"""The client's transport on the real API server (envtest): ``tls-server-name``, proxies (the
+kubeconfig's ``proxy-url`` and the environment's), and a token file read again when it changes.
 
 The envtest server's certificate names ``127.0.0.1`` and ``localhost`` only; a relay on
 ``127.0.0.2`` (also loopback on Linux, and not in the certificate) reaches it by another
@@ -10,6 +10,7 @@ server, whatever host it names, and counts the tunnels and the credentials it wa
 import asyncio
 import base64
 import contextlib
+import os
 import pathlib
 import ssl
 import uuid
@@ -346,6 +347,65 @@ def test_tls_server_name_and_a_tunnel_under_uvloop(
 
 
 # -- token files -----------------------------------------------------------------------------------
+
+
+CHECK = 1.5  # seconds between token file checks: the requests in between take far less
+
+
+def _swap(path: pathlib.Path, token: str) -> None:
+    """Replace the file as the kubelet does: a new file renamed over the old one."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(token)
+    os.replace(fresh, path)
+
+
+async def _rotation(client: KubeClient, path: pathlib.Path, plane: ControlPlane, interval: float) -> None:
+    assert await whoami(client) == ADMIN
+    _swap(path, plane.token(OPERATOR) + "\n")
+    assert await whoami(client) == ADMIN  # within the interval: not looked at
+    await asyncio.sleep(interval * 1.2)
+    assert await whoami(client) == OPERATOR  # both tokens are valid: no 401 was needed
+    # In place, as long as before: the same inode and size, only the modification time tells.
+    await asyncio.to_thread(path.write_text, plane.token(ADMIN) + "\n")
+    await asyncio.sleep(interval * 1.2)
+    assert await whoami(client) == ADMIN
+
+
+async def test_a_kubeconfig_token_file_is_read_again_when_it_changes(
+    control_plane: ControlPlane, tmp_path: pathlib.Path, clean_environment: pytest.MonkeyPatch
+) -> None:
+    token = tmp_path / "secrets" / "token"
+    token.parent.mkdir()
+    token.write_text(control_plane.token(ADMIN))
+    config = control_plane.kubeconfig(ADMIN)
+    config["users"][0]["user"] = {"tokenFile": "secrets/token"}  # relative to the kubeconfig
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    info = use_kubeconfig(clean_environment, path)
+    assert info.token_file == str(token)
+    async with KubeClient(info, token_check_seconds=CHECK) as client:
+        await _rotation(client, token, control_plane, CHECK)
+
+
+async def test_the_in_cluster_token_file_is_read_again_when_it_changes(
+    control_plane: ControlPlane, tmp_path: pathlib.Path, clean_environment: pytest.MonkeyPatch
+) -> None:
+    from kubernetes.config import incluster_config
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text(control_plane.token(ADMIN))
+    ca.write_bytes(control_plane.ca_path.read_bytes())
+    clean_environment.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    clean_environment.setenv("KUBERNETES_SERVICE_PORT", str(control_plane.port))
+    clean_environment.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    clean_environment.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    info = connect()
+    assert (info.server, info.token_file) == (control_plane.url, str(token))
+    async with KubeClient(info, token_check_seconds=CHECK) as client:
+        await _rotation(client, token, control_plane, CHECK)
+
+
+# -- the pool through a proxy to a plain HTTP server ---------------------------------------------
 
 
 async def test_plain_http_through_a_proxy_is_absolute_form_with_its_credentials() -> None:

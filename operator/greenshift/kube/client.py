@@ -4,8 +4,11 @@ It takes kopf's credentials (``kopf.ConnectionInfo``, or its subclass :class:`Co
 adds what kopf's lacks), found as the ecosystem finds them (:func:`connect`: the ``kubernetes``
 client's loaders, so kubeconfig exec plugins and auth providers work). A 401 reads the
 credentials again (``login``) and retries once: a rotated service-account token or an expired
-exec credential is renewed, not fatal. Every failure surfaces as a typed
-:class:`~greenshift.kube.errors.ApiError`: temporary ones carry the server's Retry-After.
+exec credential is renewed, not fatal. Credentials from a token file (the in-cluster service
+account's, or a kubeconfig user's ``tokenFile``) are also read again whenever the file changes,
+checked at most every ``TOKEN_CHECK_SECONDS``, without waiting for a 401. Every failure
+surfaces as a typed :class:`~greenshift.kube.errors.ApiError`: temporary ones carry the
+server's Retry-After.
 
 Of the kubeconfig's cluster entry, besides ``server``, the CA and ``insecure-skip-tls-verify``,
 two more fields are honoured as client-go honours them: ``tls-server-name`` (the name the
@@ -28,6 +31,7 @@ import os
 import socket
 import ssl
 import tempfile
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +54,14 @@ Body = dict[str, Any]
 Login = Callable[[], kopf.ConnectionInfo]
 logger = logging.getLogger(__name__)
 
+TOKEN_CHECK_SECONDS = 5.0
+"""How often, at most, a token file is checked for a change (its inode, mtime and size: one
+``stat``, no read, unless it changed). client-go re-reads its token file once a minute; the
+kubelet rewrites a projected service-account token when 80 % of its lifetime (an hour by
+default) has passed, so the old token stays valid for 12 more minutes and a minute would do.
+Five seconds costs one ``stat`` per five seconds and makes a token swapped by hand (or a revoked
+one replaced) take effect almost at once; between checks a request pays one clock read."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Connection(kopf.ConnectionInfo):
@@ -69,6 +81,9 @@ class Connection(kopf.ConnectionInfo):
     tls_server_name: str | None = None
     """The name the server's certificate must carry, and the TLS SNI (the kubeconfig cluster's
     ``tls-server-name``, client-go's ``TLSClientConfig.ServerName``); None: the URL's host."""
+    token_file: str | None = None
+    """The file the token comes from (the in-cluster service account's, or a kubeconfig user's
+    ``tokenFile``), read again when it changes; None: the token never changes by itself."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -95,8 +110,9 @@ def _headers(info: kopf.ConnectionInfo) -> dict[str, str]:
 class KubeClient:
     """``limit`` bounds the connections of requests; watches have their own, one each.
 
-    A proxy and ``tls-server-name`` come from a :class:`Connection` (without a proxy there, or
-    with a plain ``kopf.ConnectionInfo``: its ``proxy_url``, else the environment's).
+    A proxy, ``tls-server-name`` and a token file come from a :class:`Connection` (without a
+    proxy there, or with a plain ``kopf.ConnectionInfo``: its ``proxy_url``, else the
+    environment's). A token file is checked for a change at most every ``token_check_seconds``.
     """
 
     def __init__(
@@ -106,6 +122,7 @@ class KubeClient:
         timeout: float = 30.0,
         limit: int = 64,
         login: Login | None = None,
+        token_check_seconds: float = TOKEN_CHECK_SECONDS,
     ) -> None:
         self.server = info.server.rstrip("/")
         self._headers = _headers(info)
@@ -122,6 +139,12 @@ class KubeClient:
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None  # the watches
         self._pool: Http1Pool | None = None  # every other request (http1.py says why)
+        self._token_file = extra.token_file if extra is not None else None
+        self._token_check_seconds = token_check_seconds
+        self._token_due = 0.0  # when the token file is checked next (time.monotonic)
+        self._token_seen: tuple[int, int, int] | None = None  # its inode, mtime and size when read
+        if self._token_file is not None:  # the file wins over a token given beside it, as in client-go
+            self._check_token_file()
 
     async def __aenter__(self) -> Self:
         return self
@@ -150,6 +173,33 @@ class KubeClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, proxy=proxy)
         return self._session
 
+    def _check_token_file(self) -> bool:
+        """Read the token file again if it changed since it was read; True when the token did.
+
+        A file that cannot be read or is empty (a rotation half done) keeps the token in use and
+        is tried again at the next check."""
+        assert self._token_file is not None
+        self._token_due = time.monotonic() + self._token_check_seconds
+        try:
+            stat = os.stat(self._token_file)
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if seen == self._token_seen:
+                return False
+            with open(self._token_file, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except OSError as exc:
+            logger.warning("Failed to read the token file %s: %s", self._token_file, exc)
+            return False
+        if not token:
+            logger.warning("The token file %s is empty; the token in use is kept.", self._token_file)
+            return False
+        self._token_seen = seen
+        authorization = f"Bearer {token}"
+        if self._headers.get("Authorization") == authorization:
+            return False
+        self._set_headers({**self._headers, "Authorization": authorization})
+        return True
+
     def _set_headers(self, headers: dict[str, str]) -> None:
         self._headers = headers
         if self._pool is not None:
@@ -157,6 +207,8 @@ class KubeClient:
 
     def _relogin(self) -> bool:
         """Read the credentials again after a 401; True when they changed (worth one more try)."""
+        if self._token_file is not None and self._check_token_file():
+            return True
         if self._login is None:
             return False
         try:
@@ -179,6 +231,8 @@ class KubeClient:
         content_type: str = "application/json",
     ) -> Body | None:
         """One HTTP call; returns the decoded JSON body, ``None`` for an empty one."""
+        if self._token_file is not None and time.monotonic() >= self._token_due:
+            self._check_token_file()
         data = None if body is None else orjson.dumps(body)
         target = path + (f"?{urllib.parse.urlencode(params)}" if params else "")
         response = await self._send(method, path, target, data, content_type)
@@ -272,6 +326,8 @@ class KubeClient:
             params["labelSelector"] = label_selector
         path = ref.path(namespace)
         timeout = aiohttp.ClientTimeout(total=timeout_seconds + max(1.0, timeout_seconds / 10))
+        if self._token_file is not None and time.monotonic() >= self._token_due:
+            self._check_token_file()
         try:
             async with self._watches().get(
                 self.server + path,
@@ -442,9 +498,9 @@ def _as_file(path: Any, data: str | bytes | None) -> Any:
 
 def connect() -> Connection:
     """The cluster's credentials, read now, as the ``kubernetes`` client's loaders find them (as
-    kopf's ``login_via_client`` does): the in-cluster service account (its token file as it is
-    now), else the kubeconfig (``KUBECONFIG``, read now, else ``~/.kube/config``; exec plugins
-    and auth providers run).
+    kopf's ``login_via_client`` does): the in-cluster service account (its token file, read again
+    when it changes), else the kubeconfig (``KUBECONFIG``, read now, else ``~/.kube/config``;
+    exec plugins and auth providers run; a user's ``tokenFile`` is read again when it changes).
 
     The kubeconfig cluster's ``tls-server-name`` and ``proxy-url`` are kept; without a
     ``proxy-url`` the environment's proxy for the server is (``http1.proxy_from_environment``).
@@ -455,8 +511,10 @@ def connect() -> Connection:
     config = kubernetes.client.Configuration()
     server_name: str | None = None
     proxy: str | None = None
+    token_file: str | None = None
     try:
         incluster_config.load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
+        token_file = incluster_config.SERVICE_TOKEN_FILENAME
     except ConfigException:
         paths = os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
@@ -467,10 +525,10 @@ def connect() -> Connection:
                 config_dict=merged.config, config_base_path=None, config_persister=merged.save_changes
             )
             loader.load_and_set(config)  # type: ignore[no-untyped-call]
-            server_name, proxy = _kubeconfig_extras(merged.config, loader.current_context)
+            server_name, proxy, token_file = _kubeconfig_extras(merged.config, loader.current_context)
         except ConfigException as exc:
             raise kopf.LoginError(f"No in-cluster service account and no usable kubeconfig: {exc}") from None
-    # For auth providers this runs the provider's refresh.
+    # For auth providers this runs the provider's refresh; the token of a file is read already.
     header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix("authorization")
     scheme, _, token = (header or "").strip().rpartition(" ")  # a token file's newline too
     server = str(config.host)
@@ -492,10 +550,22 @@ def connect() -> Connection:
         private_key_path=config.key_file,
         proxy=proxy or None,
         tls_server_name=server_name,
+        token_file=token_file,
     )
 
 
-def _kubeconfig_extras(merged: Any, context: Any) -> tuple[str | None, str | None]:
-    """The current context's cluster's ``tls-server-name`` and ``proxy-url``."""
-    cluster = merged["clusters"].get_with_name(context["context"]["cluster"])["cluster"]
-    return cluster.safe_get("tls-server-name") or None, cluster.safe_get("proxy-url") or None
+def _kubeconfig_extras(merged: Any, context: Any) -> tuple[str | None, str | None, str | None]:
+    """The current context's cluster's ``tls-server-name`` and ``proxy-url``, and its user's
+    ``tokenFile`` (relative to the kubeconfig that names it) when the token comes from it (the
+    loader takes an auth provider first)."""
+    names = context["context"]
+    cluster = merged["clusters"].get_with_name(names["cluster"])["cluster"]
+    server_name = cluster.safe_get("tls-server-name") or None
+    proxy = cluster.safe_get("proxy-url") or None
+    token_file = None
+    entry = merged["users"].get_with_name(names["user"], safe=True) if names.get("user") else None
+    user = entry["user"] if entry is not None and entry.safe_get("user") else None
+    if user is not None and "auth-provider" not in user and user.safe_get("tokenFile"):
+        base = os.path.dirname(os.path.abspath(user.path)) if user.path else ""
+        token_file = os.path.normpath(os.path.join(base, user["tokenFile"]))
+    return server_name, proxy, token_file

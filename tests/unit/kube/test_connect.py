@@ -1,6 +1,6 @@
 """What :func:`greenshift.kube.client.connect` takes from a kubeconfig besides the credentials
-kopf's loader finds: ``tls-server-name`` and ``proxy-url`` (else the environment's proxy). No
-server is contacted."""
+kopf's loader finds: ``tls-server-name``, ``proxy-url`` (else the environment's proxy), and the
+user's ``tokenFile``. No server is contacted."""
 
 import pathlib
 import ssl
@@ -10,6 +10,7 @@ import kopf
 import pytest
 import yaml
 
+from greenshift.kube import KubeClient
 from greenshift.kube.client import Connection, connect
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
@@ -59,6 +60,7 @@ def test_tls_server_name_and_proxy_url(load: Any) -> None:
         "http://u:p@proxy.corp:3128",
         "http://u:p@proxy.corp:3128",  # kopf's: its own credentials are kept
     )
+    assert info.token_file is None
 
 
 def test_without_proxy_url_the_environment_decides_and_kopf_gets_a_user_part(
@@ -83,6 +85,14 @@ def test_an_unsupported_proxy_is_a_login_error(load: Any, proxy: str, words: str
     assert words in str(raised.value)
 
 
+def test_a_token_file_relative_to_the_kubeconfig(load: Any, tmp_path: pathlib.Path) -> None:
+    (tmp_path / "kube" / "secrets").mkdir(parents=True)
+    (tmp_path / "kube" / "secrets" / "token").write_text("from-file\n")
+    info = load(kubeconfig({"insecure-skip-tls-verify": True}, {"tokenFile": "secrets/token"}))
+    assert info.token_file == str(tmp_path / "kube" / "secrets" / "token")
+    assert info.token == "from-file"  # without the newline the loader leaves
+
+
 def test_no_kubeconfig_and_no_service_account(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,6 +100,15 @@ def test_no_kubeconfig_and_no_service_account(
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
     with pytest.raises(kopf.LoginError, match="no usable kubeconfig"):
         connect()
+
+
+async def test_the_token_file_wins_over_a_token_beside_it(tmp_path: pathlib.Path) -> None:
+    """As client-go: a user with both ``token`` and ``tokenFile`` uses the file's."""
+    token = tmp_path / "token"
+    token.write_text("from-file")
+    info = Connection(server="https://kube.example", token="inline", token_file=str(token))
+    async with KubeClient(info) as client:
+        assert client._headers["Authorization"] == "Bearer from-file"
 
 
 def test_the_ssl_context_pins_the_server_name() -> None:
