@@ -144,6 +144,11 @@ class Runtime:
         """Whether this operator reconciles: standalone, or holding its Lease."""
         return self.manager.leading
 
+    def credentials(self) -> kopf.ConnectionInfo:
+        """kopf's credentials, at start and after a 401: read again (``login``), so that kopf's own
+        requests follow a rotated token as the operator's do."""
+        return self.login() if self.login is not None else self.connection
+
     def down(self) -> dict[str, str]:
         return self.manager.down()
 
@@ -240,7 +245,7 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
-        return runtime.connection
+        return runtime.credentials()
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
