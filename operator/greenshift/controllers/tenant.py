@@ -32,12 +32,13 @@ QUOTA_GRACE_SECONDS = 5.0
 """How long a new quota may be waited for before the tenant reports ``QuotaPending``: the quota
 controller takes a new quota up within a second or two, and its status write wakes the tenant at
 once, so a status written meanwhile would be one more write per tenant that nobody reads."""
-USAGE_SETTLE_SECONDS = 30.0
+USAGE_SETTLE_SECONDS = 120.0
 """How long after a DocumentSource is created a usage-only status change may wait for its
 connector's Pods: the quota counts a source when it is created and its Pods' requests when the
-ReplicaSet creates them, often more than ``USAGE_DELAY_SECONDS`` later on a busy cluster. Waiting
-for both gives one usage update per new connector instead of two; a connector whose Pods are
-refused (its quota is full) is reported after this bound."""
+ReplicaSet creates them, often more than ``USAGE_DELAY_SECONDS`` later on a busy cluster (over a
+minute at a thousand tenants applied at once). Waiting for both gives one usage update per new
+connector instead of two. Pods refused (a full quota: the Deployment's ``ReplicaFailure``) end
+the wait at once; the bound only caps it when the cluster's controllers stall."""
 
 
 async def reconcile_tenant(ctx: Context, key: ObjectKey) -> Requeue | None:
@@ -109,22 +110,27 @@ def connectors_starting(connectors: list[tuple[Body, Body | None]], now: float) 
 
     A connector is starting while its source is younger than ``USAGE_SETTLE_SECONDS`` and its
     Deployment is missing, not yet observed by the Deployment controller, or has fewer Pods than
-    it wants (``status.replicas``, Pods created whatever their phase: what the quota counts).
+    it wants (``status.replicas``: Pods created whatever their phase, what the quota counts)
+    without a ``ReplicaFailure``. Quota admission counts a Pod before its creation returns, so a
+    Deployment that reports its Pods is never ahead of the quota it is counted in.
     """
     wait = 0.0
     for source, deployment in connectors:
         age = now - _timestamp(source)
-        if age >= USAGE_SETTLE_SECONDS or (deployment is not None and not _deployment_starting(deployment)):
-            continue
-        wait = max(wait, USAGE_SETTLE_SECONDS - age)
+        if age < USAGE_SETTLE_SECONDS and (deployment is None or deployment_starting(deployment)):
+            wait = max(wait, USAGE_SETTLE_SECONDS - age)
     return wait
 
 
-def _deployment_starting(deployment: Body) -> bool:
+def deployment_starting(deployment: Body) -> bool:
+    """Whether a connector's Deployment may still create Pods the quota will count (pure)."""
     meta, spec = deployment.get("metadata") or {}, deployment.get("spec") or {}
     status = deployment.get("status") or {}
     if status.get("observedGeneration", 0) < meta.get("generation", 1):
         return True
+    conditions = status.get("conditions") or []
+    if any(c.get("type") == "ReplicaFailure" and c.get("status") == "True" for c in conditions):
+        return False
     return int(status.get("replicas") or 0) < int(spec.get("replicas", 1))
 
 

@@ -13,7 +13,7 @@ from greenshift.constants import KIND_ROUTE, KIND_SOURCE, KIND_TENANT, TENANT_LA
 from greenshift.controllers.context import Context
 from greenshift.controllers.indexes import route_claim
 from greenshift.controllers.keys import ObjectKey, key_of, log_forwarder_key, owner_of
-from greenshift.controllers.tenant import quota_in_force
+from greenshift.controllers.tenant import deployment_starting, quota_in_force
 from greenshift.naming import tenant_namespace
 from greenshift.render.logging import LoggedTenant, logged_tenant
 from greenshift.runtime.store import Change
@@ -124,6 +124,19 @@ def quota_usage(ctx: Context, change: Change) -> Keys:
     return [found] if found is not None and not change.echo and _usage_only(change) else []
 
 
+def tenant_of_started_connector(ctx: Context, change: Change) -> Keys:
+    """A connector's Deployment that stops starting (its Pods created or refused, or none to
+    create): its tenant reports the usage it waited for (``tenant.connectors_starting``). Pods
+    created move the quota too; Pods refused and an empty Deployment move nothing else."""
+    new, old = change.new, change.old
+    if change.body.get("kind") != "Deployment" or new is None or deployment_starting(new):
+        return []
+    if old is not None and not deployment_starting(old):
+        return []
+    tenant = ctx.tenant_for_namespace(str(new["metadata"].get("namespace") or ""))
+    return [key_of(tenant)] if tenant is not None else []
+
+
 def _usage_only(change: Change) -> bool:
     """Whether the change is the quota controller counting: a quota in force before and after,
     with nothing but ``status.used`` different."""
@@ -192,7 +205,11 @@ def service_rules(ctx: Context) -> list[Rule[ObjectKey]]:
 def child_rules(ctx: Context) -> list[Rule[ObjectKey]]:
     """Every child kind but Services (and Namespaces, which add a rule: ``namespace_rules``). The
     shared log forwarder and its CA ConfigMap wake it through ``owner`` too: they name it."""
-    return [Rule(partial(owner, ctx)), Rule(partial(quota_usage, ctx), USAGE_DELAY_SECONDS)]
+    return [
+        Rule(partial(owner, ctx)),
+        Rule(partial(quota_usage, ctx), USAGE_DELAY_SECONDS),
+        Rule(partial(tenant_of_started_connector, ctx), USAGE_DELAY_SECONDS),
+    ]
 
 
 def namespace_rules(ctx: Context) -> list[Rule[ObjectKey]]:

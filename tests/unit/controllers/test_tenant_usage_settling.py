@@ -14,12 +14,11 @@ def _source(age: float) -> dict[str, Any]:
     return {"metadata": {"name": "docs", "creationTimestamp": created}}
 
 
-def _deployment(wanted: int, created: int, *, observed: int = 1) -> dict[str, Any]:
-    return {
-        "metadata": {"generation": 1},
-        "spec": {"replicas": wanted},
-        "status": {"observedGeneration": observed, "replicas": created},
-    }
+def _deployment(wanted: int, created: int, *, observed: int = 1, failure: bool = False) -> dict[str, Any]:
+    status: dict[str, Any] = {"observedGeneration": observed, "replicas": created}
+    if failure:
+        status["conditions"] = [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate"}]
+    return {"metadata": {"generation": 1}, "spec": {"replicas": wanted}, "status": status}
 
 
 def test_a_new_source_without_its_deployment_waits_until_the_bound() -> None:
@@ -32,7 +31,11 @@ def test_a_new_connector_waits_until_its_pods_are_created() -> None:
     assert connectors_starting([(_source(10), _deployment(2, 2))], NOW) == 0
 
 
-def test_pods_refused_by_a_full_quota_are_reported_after_the_bound() -> None:
+def test_pods_refused_by_a_full_quota_are_reported_at_once() -> None:
+    assert connectors_starting([(_source(10), _deployment(3, 0, failure=True))], NOW) == 0
+
+
+def test_after_the_bound_usage_is_reported_whatever_the_pods() -> None:
     assert connectors_starting([(_source(USAGE_SETTLE_SECONDS + 1), _deployment(3, 0))], NOW) == 0
 
 

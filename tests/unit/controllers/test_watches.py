@@ -106,3 +106,45 @@ def test_the_quota_controller_counting_wakes_the_tenant_later_and_anything_else_
     edited = change(zero, quota({"pods": "0", "requests.cpu": "0"}, team="mallory"))
     assert list(watches.owner(ctx, edited)) == tenant
     assert list(watches.quota_usage(ctx, edited)) == []
+
+
+def deployment(wanted: int, created: int, observed: int = 1, **conditions: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "docs", "namespace": "wallet-a", "generation": 1},
+        "spec": {"replicas": wanted},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": created,
+            "conditions": [{"type": kind, "status": status} for kind, status in conditions.items()],
+        },
+    }
+
+
+def test_a_connector_that_stops_starting_wakes_its_tenant_once() -> None:
+    """The tenant holds a usage report while a new connector's Pods are being created; Pods
+    refused, or none to create, move no quota, so the Deployment's own change must wake it."""
+    ctx = context()
+    ctx.view.resources["WalletTenant"].upsert(
+        {
+            "apiVersion": "greenshift.io/v1alpha1",
+            "kind": "WalletTenant",
+            "metadata": {"name": "a"},
+            "spec": {},
+        }
+    )
+    tenant = [ObjectKey("WalletTenant", "", "a")]
+    starting = deployment(2, 0)
+    assert list(watches.tenant_of_started_connector(ctx, change(None, starting))) == []
+    assert list(watches.tenant_of_started_connector(ctx, change(starting, deployment(2, 1)))) == []
+    assert list(watches.tenant_of_started_connector(ctx, change(starting, deployment(2, 2)))) == tenant
+    refused = deployment(2, 0, ReplicaFailure="True")
+    assert list(watches.tenant_of_started_connector(ctx, change(starting, refused))) == tenant
+    empty = deployment(0, 0, observed=0)
+    assert list(watches.tenant_of_started_connector(ctx, change(empty, deployment(0, 0)))) == tenant
+    settled = deployment(2, 2)
+    assert (
+        list(watches.tenant_of_started_connector(ctx, change(settled, deployment(2, 2, Available="True"))))
+        == []
+    )
