@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar, cast, get_args, get_origin, get_type_h
 import yaml
 
 from greenshift.constants import API_VERSION
+from greenshift.naming import is_dns_label
 
 GatewayFlavor = Literal["ingress", "gateway-api", "openshift-route"]
 StyleGuideMode = Literal["enforce", "warn", "off"]
@@ -375,7 +376,6 @@ def _convert(hint: Any, value: Any, where: str, base: Any = None) -> Any:
 TENANT_NAMESPACE_PREFIX = "wallet-"
 """The namespace of a tenant without ``spec.namespace`` is ``wallet-<name>`` (``naming.tenant_namespace``)."""
 HTTP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
 _LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -393,17 +393,17 @@ def _check_label(key: str, value: str, where: str) -> None:
 def _check_values(cls: type[Any], values: dict[str, Any], where: str) -> None:
     """The rules a type cannot say: a namespace is a DNS label, a port is 1..65535."""
     namespace = values.get("namespace")
-    if cls in (Gateway, ParentRef, Dns) and namespace is not None and not _DNS_LABEL.match(namespace):
+    if cls in (Gateway, ParentRef, Dns) and namespace is not None and not is_dns_label(namespace):
         raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
     if cls is Monitoring and values.get("prometheusURL") and not HTTP_URL.match(values["prometheusURL"]):
         raise ConfigError(f"{_join(where, 'prometheusURL')}: must be an http:// or https:// URL")
     if cls is LokiStackRef:
         for key in ("name", "namespace"):
-            if key in values and not _DNS_LABEL.match(values[key]):
+            if key in values and not is_dns_label(values[key]):
                 raise ConfigError(f"{_join(where, key)}: must be a DNS-1123 label")
     if cls is Logging and "namespace" in values:
         logging_namespace = values["namespace"]
-        if not _DNS_LABEL.match(logging_namespace):
+        if not is_dns_label(logging_namespace):
             raise ConfigError(f"{_join(where, 'namespace')}: must be a DNS-1123 label (a namespace name)")
         if logging_namespace.startswith(TENANT_NAMESPACE_PREFIX):
             raise ConfigError(

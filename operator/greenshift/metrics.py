@@ -33,7 +33,7 @@ class ClusterState:
 
     Each is decoded from the stores when first read: a health check reads none, a catalog page
     the resources, a metrics scrape the billed children too (``usage.BILLED_KINDS``; at a
-    thousand tenants, decoding every child on each request cost about 100 MB at its peak).
+    thousand tenants, decoding every child on each request cost about 80 MB at its peak).
     """
 
     def __init__(

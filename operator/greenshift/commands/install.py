@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from greenshift.config import ConfigError, PlatformConfig, is_platform_config, parse_platform_config
+from greenshift.naming import is_dns_label
 from greenshift.schemas import load_crds
 
 Manifest = dict[str, Any]
@@ -42,7 +43,6 @@ POLICY_PARAMS = "greenshift-admission-policy"
 LOKISTACK_BINDING = "greenshift-log-collector-logs-writer"
 NETWORK_POLICY = "greenshift-operator"
 """deploy/logging's binding that only a LokiStack output needs."""
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
 
@@ -132,7 +132,7 @@ def install_manifests(
     parse). Either way the admission policies' certified registries are those of the
     PlatformConfig shipped.
     """
-    if not _LABEL.match(namespace):
+    if not is_dns_label(namespace):
         raise InstallError(f"--namespace {namespace!r} is not a DNS-1123 label (lowercase, digits, '-')")
     if image is not None and (not _IMAGE.match(image) or len(image) > 512):
         raise InstallError(f"--image {image!r} is not a container image reference such as registry/repo:tag")

@@ -47,7 +47,7 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> Requeue | No
         first = problems[0]
         blocked = Condition("Available", "Unknown", first.reason, "; ".join(map(str, problems)))
         await write_status(
-            ctx, source, source_status(source, _deployment(ctx.children(key)), blocked=blocked)
+            ctx, source, source_status(source, connector_deployment(ctx.children(key)), blocked=blocked)
         )
         return None
     desired = ctx.desired(
@@ -60,18 +60,19 @@ async def _reconcile(ctx: Context, key: ObjectKey, source: Body) -> Requeue | No
         source,
         desired,
         "Available",
-        lambda failed: source_status(source, _deployment(ctx.children(key)), blocked=failed),
+        lambda failed: source_status(source, connector_deployment(ctx.children(key)), blocked=failed),
     )
     if isinstance(result, Requeue):
         return result
-    applied = _deployment(result.live.values())
+    applied = connector_deployment(result.live.values())
     deployment = None if applied is None else newest_child(ctx, key, applied)
     suspended = bool((tenant.get("spec") or {}).get("suspended"))
     await write_status(ctx, source, source_status(source, deployment, suspended=suspended))
     return None
 
 
-def _deployment(children: Any) -> Body | None:
+def connector_deployment(children: Any) -> Body | None:
+    """The connector Deployment among a source's children, None before it exists."""
     return next((c for c in children if c.get("kind") == "Deployment"), None)
 
 

@@ -171,7 +171,7 @@ class ClusterView:
 
     def children_of_kinds(self, kinds: Iterable[tuple[str, str]]) -> list[Body]:
         """Every child of these (apiVersion, kind)s, decoded: only these, as a thousand tenants'
-        children are about 100 MB unpacked."""
+        children are about 80 MB unpacked."""
         stores = [store for api, kind in kinds if (store := self.child_store(api, kind)) is not None]
         return [
             body

@@ -8,6 +8,7 @@ from typing import Any
 from greenshift.constants import KIND_SOURCE
 from greenshift.controllers.conditions import Condition, merge_conditions, now_rfc3339
 from greenshift.controllers.context import Context
+from greenshift.controllers.documentsource import connector_deployment
 from greenshift.controllers.keys import ObjectKey, key_of
 from greenshift.controllers.lifecycle import (
     apply_children,
@@ -67,7 +68,7 @@ async def reconcile_tenant(ctx: Context, key: ObjectKey) -> Requeue | None:
     if isinstance(result, Requeue):
         return result
     usage = {
-        "documentSources": ctx.count("DocumentSource", namespace),
+        "documentSources": ctx.count(KIND_SOURCE, namespace),
         "gatewayRoutes": ctx.count("GatewayRoute", namespace),
     }
     live = {k: newest_child(ctx, key, body) for k, body in result.live.items()}
@@ -90,8 +91,7 @@ def _connectors(ctx: Context, namespace: str) -> list[tuple[Body, Body | None]]:
     for key in ctx.dependents(namespace):
         source = ctx.body(key) if key.kind == KIND_SOURCE else None
         if source is not None:
-            deployment = next((c for c in ctx.children(key) if c.get("kind") == "Deployment"), None)
-            found.append((source, deployment))
+            found.append((source, connector_deployment(ctx.children(key))))
     return found
 
 

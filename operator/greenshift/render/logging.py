@@ -59,7 +59,6 @@ TIER_LABEL_KEY = "openshift.labels.tier"
 """A LokiStack stream label (low cardinality: one per tier), so retention can differ by tier."""
 SYSLOG_APP_NAME = '{.openshift.labels.tenant||"greenshift"}'
 """The syslog APP-NAME: the record's tenant (a template of the forwarder; the fallback never applies)."""
-ENTRIES_PER_TENANT = 3
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
